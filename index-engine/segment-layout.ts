@@ -1,0 +1,57 @@
+/**
+ * The in-memory layout of one segment, shared between the main thread (which appends) and the workers (which
+ * read). Every buffer is a SharedArrayBuffer, so a task description carries the buffers themselves and no
+ * vector is ever copied. Growing segments use growable SharedArrayBuffers: readers only look at the first
+ * `count` rows, published by the writer after the row is complete.
+ *
+ * - vectors:        float32[count * dim], row-major
+ * - tombstones:     u32 bitset over row offsets (bit set = row deleted or replaced)
+ * - payloadOffsets: u32[capacity + 1], byte range of row i is [offsets[i], offsets[i + 1])
+ * - payloadBytes:   UTF-8 JSON of each row's payload, back to back
+ */
+export interface SegmentHandle {
+  /** Unique in this process; lets workers cache decoded payloads per segment. */
+  readonly uid: number;
+  readonly dim: number;
+  /** Rows visible to this task (a consistent prefix). */
+  readonly count: number;
+  readonly vectors: SharedArrayBuffer;
+  readonly tombstones: SharedArrayBuffer;
+  readonly payloadOffsets: SharedArrayBuffer;
+  readonly payloadBytes: SharedArrayBuffer;
+}
+
+/** What a search loop reads: typed views plus a payload accessor (decoding is the caller's business). */
+export interface SegmentView {
+  readonly uid: number;
+  readonly dim: number;
+  readonly count: number;
+  readonly vectors: Float32Array;
+  readonly tombstones: Uint32Array;
+  payload(offset: number): unknown;
+}
+
+export function isTombstoned(tombstones: Uint32Array, offset: number): boolean {
+  return (Atomics.load(tombstones, offset >>> 5) & (1 << (offset & 31))) !== 0;
+}
+
+export function setTombstone(tombstones: Uint32Array, offset: number): void {
+  Atomics.or(tombstones, offset >>> 5, 1 << (offset & 31));
+}
+
+export function tombstoneWords(capacity: number): number {
+  return Math.ceil(capacity / 32);
+}
+
+const decoder = new TextDecoder();
+
+/** Decodes row `offset`'s payload JSON from the arena; an empty range is an empty payload. */
+export function decodePayload(handle: SegmentHandle, offset: number): Record<string, unknown> {
+  const offsets = new Uint32Array(handle.payloadOffsets);
+  const start = offsets[offset]!;
+  const end = offsets[offset + 1]!;
+  if (end <= start) return {};
+  // TextDecoder cannot read shared memory directly: copy the (small) row out first.
+  const bytes = new Uint8Array(handle.payloadBytes, start, end - start).slice();
+  return JSON.parse(decoder.decode(bytes)) as Record<string, unknown>;
+}

@@ -1,0 +1,60 @@
+import { createRequire } from 'node:module';
+import type { TSchema } from '@sinclair/typebox';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import type { ServerConfig } from './config.js';
+import { parseJson, stringifyJson } from './json.js';
+import errorHandler from './plugins/error-handler.js';
+import openapi from './plugins/openapi.js';
+import requestLog from './plugins/request-log.js';
+import storage from './plugins/storage.js';
+import { typeboxValidatorCompiler } from './plugins/validator.js';
+import collectionRoutes from './routes/collections.js';
+import pointRoutes from './routes/points.js';
+import searchRoutes from './routes/search.js';
+import serviceRoutes from './routes/service.js';
+import { ErrorResponseSchema } from './schemas/common.js';
+import { FilterSchema } from './schemas/filter.js';
+
+export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+/** Schemas referenced by `$ref` from routes: registered once, shared by validation and the OpenAPI document. */
+const SHARED_SCHEMAS: TSchema[] = [FilterSchema, ErrorResponseSchema];
+
+/** Composes the app; never listens (server/main.ts does), so tests may also use inject(). */
+export async function buildApp(
+  config: Pick<ServerConfig, 'dataDir' | 'workers' | 'maxBodyMb'>,
+  logger: FastifyServerOptions['logger'] = false,
+): Promise<FastifyInstance> {
+  const bodyLimit = config.maxBodyMb * 1024 * 1024;
+  // Fastify's own request lines are off: plugins/request-log.ts writes one line per request instead.
+  const app = Fastify({
+    logger,
+    bodyLimit,
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  app.setValidatorCompiler(typeboxValidatorCompiler(SHARED_SCHEMAS));
+  // Response schemas document the API; bodies are written by one serializer that keeps 64-bit ids exact.
+  app.setSerializerCompiler(() => stringifyJson);
+  app.removeContentTypeParser(['application/json']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, (body as string).length === 0 ? undefined : parseJson(body as string));
+    } catch (e) {
+      done(
+        Object.assign(new Error((e as Error).message), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }),
+        undefined,
+      );
+    }
+  });
+  await app.register(errorHandler, { bodyLimit });
+  await app.register(requestLog);
+  await app.register(openapi, { version: VERSION });
+  await app.register(storage, { dataDir: config.dataDir, workers: config.workers });
+  await app.register(serviceRoutes, { version: VERSION });
+  await app.register(collectionRoutes);
+  await app.register(pointRoutes);
+  await app.register(searchRoutes);
+  return app;
+}

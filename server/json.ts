@@ -1,0 +1,35 @@
+import { parse as parseLossless } from 'lossless-json';
+
+/**
+ * JSON in and out without rounding 64-bit ids. Integers beyond 2^53 are parsed as bigint (only when the text
+ * has a long digit run, so ordinary bodies take the fast native parser) and printed back digit for digit.
+ */
+const LONG_INTEGER = /\d{16,}/;
+
+function parseNumber(text: string): number | bigint {
+  if (/^-?\d+$/.test(text)) {
+    const n = Number(text);
+    if (!Number.isSafeInteger(n)) return BigInt(text);
+    return n;
+  }
+  return Number(text);
+}
+
+export function parseJson(text: string): unknown {
+  if (!LONG_INTEGER.test(text)) return JSON.parse(text);
+  return parseLossless(text, undefined, parseNumber);
+}
+
+// A marker no client can produce by accident: it carries a random nonce of this process.
+const MARK = `\u0000bigint:${Math.random().toString(36).slice(2)}:`;
+const MARK_RE = new RegExp(`"${JSON.stringify(MARK).slice(1, -1).replace(/\\/g, '\\\\')}(\\d+)"`, 'g');
+
+export function stringifyJson(value: unknown): string {
+  let sawBigint = false;
+  const text = JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v !== 'bigint') return v;
+    sawBigint = true;
+    return `${MARK}${v}`;
+  });
+  return sawBigint ? text.replace(MARK_RE, '$1') : text;
+}

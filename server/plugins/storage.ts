@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Database, StrataError } from '../../storage/index.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Database;
+  }
+}
+
+/** Paths served while recovery is still running (everything else answers 503 STRATA_ERR_NOT_READY). */
+const ALWAYS_OPEN = new Set(['/', '/healthz', '/readyz', '/openapi.json']);
+
+/**
+ * Opens the database on the data directory, starts recovery in the background (the server listens meanwhile,
+ * so health probes answer), and closes the pool and SQLite when the app closes.
+ */
+export default fp(
+  async (app: FastifyInstance, opts: { dataDir: string; workers: number }) => {
+    const db = new Database({
+      dataDir: opts.dataDir,
+      pool: { threads: opts.workers },
+      onRecovered: (collection, points, ms) => app.log.info({ collection, points, ms }, 'collection recovered'),
+    });
+    app.decorate('db', db);
+    app.addHook('onReady', async () => {
+      const started = Date.now();
+      db.recover().then(
+        () => app.log.info({ ms: Date.now() - started, dataDir: db.dataDir }, 'recovery finished; ready'),
+        (err: unknown) => app.log.fatal({ err }, 'recovery failed; not ready'),
+      );
+    });
+    app.addHook('onRequest', async (request) => {
+      if (!db.ready && !ALWAYS_OPEN.has(request.url.split('?')[0]!) && !request.url.startsWith('/docs')) {
+        throw new StrataError('STRATA_ERR_NOT_READY', [], { retryAfter: 1 });
+      }
+    });
+    app.addHook('onClose', async () => {
+      await db.close();
+    });
+  },
+  { name: 'storage' },
+);

@@ -1,0 +1,61 @@
+import { Type } from '@sinclair/typebox';
+import { Envelope, PayloadSchema, PointIdSchema, VectorSchema, WithPayloadSchema } from './common.js';
+import { FilterRef } from './filter.js';
+
+/** Documented limit: searches in one batch request. */
+export const MAX_BATCH_SEARCHES = 1_000;
+
+export const SearchParamsSchema = Type.Object({
+  hnsw_ef: Type.Optional(Type.Integer({ minimum: 1 })),
+  exact: Type.Optional(Type.Boolean()),
+  indexed_only: Type.Optional(Type.Boolean()),
+  quantization: Type.Optional(
+    Type.Object({
+      ignore: Type.Optional(Type.Boolean()),
+      rescore: Type.Optional(Type.Boolean()),
+      oversampling: Type.Optional(Type.Number({ minimum: 1 })),
+    }),
+  ),
+});
+
+const common = {
+  filter: Type.Optional(Type.Union([FilterRef, Type.Null()])),
+  limit: Type.Integer({ minimum: 1, maximum: 10_000 }),
+  offset: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 10_000 }), Type.Null()])),
+  with_payload: Type.Optional(Type.Union([WithPayloadSchema, Type.Null()])),
+  with_vector: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  score_threshold: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+  params: Type.Optional(Type.Union([SearchParamsSchema, Type.Null()])),
+};
+
+export const SearchRequestSchema = Type.Object({ vector: VectorSchema, ...common });
+
+export const SearchBatchSchema = Type.Object({
+  searches: Type.Array(SearchRequestSchema, { minItems: 1, maxItems: MAX_BATCH_SEARCHES }),
+});
+
+/** `query` is a vector, or a point id whose stored vector is used (the point itself is left out of results). */
+export const QueryRequestSchema = Type.Object({
+  query: Type.Optional(
+    Type.Union([VectorSchema, PointIdSchema, Type.Object({ nearest: Type.Union([VectorSchema, PointIdSchema]) })]),
+  ),
+  ...common,
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+});
+
+export const QueryBatchSchema = Type.Object({
+  searches: Type.Array(QueryRequestSchema, { minItems: 1, maxItems: MAX_BATCH_SEARCHES }),
+});
+
+export const ScoredPointSchema = Type.Object({
+  id: PointIdSchema,
+  version: Type.Integer(),
+  score: Type.Number(),
+  payload: Type.Union([PayloadSchema, Type.Null()]),
+  vector: Type.Union([Type.Array(Type.Number()), Type.Null()]),
+});
+
+export const SearchResponseSchema = Envelope(Type.Array(ScoredPointSchema));
+export const SearchBatchResponseSchema = Envelope(Type.Array(Type.Array(ScoredPointSchema)));
+export const QueryResponseSchema = Envelope(Type.Object({ points: Type.Array(ScoredPointSchema) }));
+export const QueryBatchResponseSchema = Envelope(Type.Array(Type.Object({ points: Type.Array(ScoredPointSchema) })));

@@ -1,0 +1,37 @@
+import type { CollectionConfig, CreateCollectionInput } from './types.js';
+
+/** Qdrant's defaults for the parts of the config Strata keeps (HNSW and quantization are used by the index). */
+export const DEFAULT_HNSW_CONFIG = {
+  m: 16,
+  ef_construct: 100,
+  full_scan_threshold: 10000,
+  max_indexing_threads: 0,
+  on_disk: false,
+} as const;
+
+export const DEFAULT_OPTIMIZER_CONFIG = {
+  deleted_threshold: 0.2,
+  vacuum_min_vector_number: 1000,
+  default_segment_number: 0,
+  max_segment_size: null,
+  memmap_threshold: null,
+  indexing_threshold: 20000,
+  flush_interval_sec: 5,
+  max_optimization_threads: null,
+} as const;
+
+export function buildCollectionConfig(input: CreateCollectionInput): CollectionConfig {
+  return {
+    params: {
+      vectors: { size: input.vectors.size, distance: input.vectors.distance },
+      shard_number: 1,
+      replication_factor: 1,
+      write_consistency_factor: 1,
+      on_disk_payload: true,
+    },
+    hnsw_config: { ...DEFAULT_HNSW_CONFIG, ...(input.hnsw_config ?? {}) },
+    optimizer_config: { ...DEFAULT_OPTIMIZER_CONFIG, ...(input.optimizers_config ?? {}) },
+    wal_config: { wal_capacity_mb: 32, wal_segments_ahead: 0 },
+    quantization_config: input.quantization_config ?? null,
+  };
+}

@@ -1,0 +1,279 @@
+import { type Condition, type Distance, prepareVector } from '../index-engine/index.js';
+import type { ScanHits } from '../workers/protocol.js';
+import type { Catalog } from './catalog.js';
+import { StrataError } from './errors.js';
+import type { FilterJson } from './filter-json.js';
+import { resolveFilter } from './filter-resolve.js';
+import { MAX_PAYLOAD_BYTES, normalizePayload, selectPayload } from './payload.js';
+import { decodePointId, encodePointId, type PointId, parsePointId, pointIdKey } from './point-id.js';
+import { Segment } from './segment.js';
+import type {
+  CollectionConfig,
+  PayloadFieldSchema,
+  PointInput,
+  PointRecord,
+  PointSelector,
+  WithPayload,
+} from './types.js';
+
+const encoder = new TextEncoder();
+
+export interface RowRef {
+  readonly segment: Segment;
+  readonly offset: number;
+}
+
+/** A point after validation, ready to be written. */
+interface PreparedPoint {
+  readonly id: PointId;
+  readonly pid: Buffer;
+  readonly vector: Float32Array;
+  readonly payload: string;
+}
+
+/** Runs a filter scan on the worker pool (supplied by the Database, which owns the pool). */
+export type ScanRunner = (segments: readonly Segment[], filter: Condition, countOnly: boolean) => Promise<ScanHits>;
+
+/**
+ * One collection: its config, its segments in memory and the id → row map. Every write is committed to the
+ * catalog first and applied to memory after, so an acknowledged write survives a crash. Writes are serialized
+ * through one promise chain, so they apply in the order they were acknowledged.
+ */
+export class Collection {
+  readonly id: number;
+  readonly name: string;
+  readonly config: CollectionConfig;
+  readonly payloadIndexes = new Map<string, PayloadFieldSchema>();
+  readonly segments: Segment[] = [];
+  private readonly rows = new Map<string, RowRef>();
+  private readonly catalog: Catalog;
+  private readonly scanRunner: ScanRunner;
+  private writes: Promise<unknown> = Promise.resolve();
+  dropped = false;
+
+  constructor(id: number, name: string, config: CollectionConfig, catalog: Catalog, scanRunner: ScanRunner) {
+    this.id = id;
+    this.name = name;
+    this.config = config;
+    this.catalog = catalog;
+    this.scanRunner = scanRunner;
+  }
+
+  get dim(): number {
+    return this.config.params.vectors.size;
+  }
+
+  get distance(): Distance {
+    return this.config.params.vectors.distance;
+  }
+
+  get pointsCount(): number {
+    return this.rows.size;
+  }
+
+  locate(id: PointId): RowRef | undefined {
+    return this.rows.get(pointIdKey(id));
+  }
+
+  /** Runs a write after every earlier one, so acknowledgement order is apply order. */
+  private serialize<T>(fn: () => T | Promise<T>): Promise<T> {
+    const run = this.writes.then(() => {
+      if (this.dropped) throw new StrataError('STRATA_ERR_COLLECTION_NOT_FOUND', [this.name]);
+      return fn();
+    });
+    this.writes = run.catch(() => undefined);
+    return run;
+  }
+
+  // ---- validation ---------------------------------------------------------------------------------------
+
+  /** Checks length and finiteness, then stores the float32 form (normalized for Cosine). */
+  prepareVector(values: readonly number[], label: string): Float32Array {
+    if (values.length !== this.dim) throw new StrataError('STRATA_ERR_DIM_MISMATCH', [this.dim, values.length]);
+    const vector = prepareVector(this.distance, values);
+    for (let i = 0; i < vector.length; i++) {
+      if (!Number.isFinite(vector[i]!)) throw new StrataError('STRATA_ERR_VECTOR_VALUE', [label]);
+    }
+    return vector;
+  }
+
+  private preparePoint(p: PointInput): PreparedPoint {
+    const id = parsePointId(p.id);
+    const vector = this.prepareVector(p.vector, pointIdKey(id));
+    const payload = JSON.stringify(normalizePayload(p.payload ?? {}));
+    const bytes = Buffer.byteLength(payload);
+    if (bytes > MAX_PAYLOAD_BYTES)
+      throw new StrataError('STRATA_ERR_PAYLOAD_TOO_LARGE', [pointIdKey(id), bytes, MAX_PAYLOAD_BYTES]);
+    return { id, pid: encodePointId(id), vector, payload };
+  }
+
+  // ---- memory ---------------------------------------------------------------------------------------------
+
+  /** Appends to the growing segment (starting a new one when it is full) and retires the id's old row. */
+  applyUpsert(id: PointId, vector: Float32Array, payloadJson: string): void {
+    const bytes = encoder.encode(payloadJson);
+    let growing = this.segments.at(-1);
+    if (growing === undefined || !growing.canAppend(bytes.byteLength)) {
+      if (growing) growing.frozen = true;
+      growing = new Segment(this.dim, this.config.optimizer_config.indexing_threshold);
+      this.segments.push(growing);
+    }
+    const key = pointIdKey(id);
+    const old = this.rows.get(key);
+    const offset = growing.append(id, vector, bytes);
+    old?.segment.tombstone(old.offset);
+    this.rows.set(key, { segment: growing, offset });
+  }
+
+  private applyDelete(id: PointId): void {
+    const key = pointIdKey(id);
+    const old = this.rows.get(key);
+    if (old === undefined) return;
+    old.segment.tombstone(old.offset);
+    this.rows.delete(key);
+  }
+
+  // ---- writes -------------------------------------------------------------------------------------------
+
+  /** Validates every point first: one bad point rejects the whole batch and nothing is written. */
+  upsert(points: readonly PointInput[]): Promise<void> {
+    const prepared = points.map((p) => this.preparePoint(p));
+    return this.serialize(() => {
+      this.catalog.writePoints(this.id, prepared);
+      for (const p of prepared) this.applyUpsert(p.id, p.vector, p.payload);
+    });
+  }
+
+  deletePoints(selector: PointSelector): Promise<void> {
+    const ids = 'points' in selector ? selector.points.map(parsePointId) : null;
+    const filter = 'filter' in selector ? this.resolveFilter(selector.filter) : null;
+    return this.serialize(async () => {
+      const targets = ids ?? (await this.matchingIds(filter!));
+      this.catalog.deletePoints(this.id, targets.map(encodePointId));
+      for (const id of targets) this.applyDelete(id);
+    });
+  }
+
+  /** Rewrites the payload of the selected points with `edit`; each edited row is re-appended (rows are immutable). */
+  editPayload(
+    selector: PointSelector,
+    edit: (payload: Record<string, unknown>) => Record<string, unknown>,
+  ): Promise<void> {
+    const ids = 'points' in selector ? selector.points.map(parsePointId) : null;
+    const filter = 'filter' in selector ? this.resolveFilter(selector.filter) : null;
+    return this.serialize(async () => {
+      const targets = ids ?? (await this.matchingIds(filter!));
+      const updates: { id: PointId; pid: Buffer; row: RowRef; payload: string }[] = [];
+      for (const id of targets) {
+        const row = this.locate(id);
+        if (row === undefined) {
+          if (ids !== null) throw new StrataError('STRATA_ERR_POINT_NOT_FOUND', [pointIdKey(id)]);
+          continue;
+        }
+        const payload = JSON.stringify(normalizePayload(edit(row.segment.payload(row.offset))));
+        const bytes = Buffer.byteLength(payload);
+        if (bytes > MAX_PAYLOAD_BYTES) {
+          throw new StrataError('STRATA_ERR_PAYLOAD_TOO_LARGE', [pointIdKey(id), bytes, MAX_PAYLOAD_BYTES]);
+        }
+        updates.push({ id, pid: encodePointId(id), row, payload });
+      }
+      this.catalog.updatePayloads(this.id, updates);
+      for (const u of updates) this.applyUpsert(u.id, u.row.segment.vector(u.row.offset), u.payload);
+    });
+  }
+
+  putPayloadIndex(field: string, schema: PayloadFieldSchema): Promise<void> {
+    return this.serialize(() => {
+      this.catalog.putPayloadIndex(this.id, field, schema);
+      this.payloadIndexes.set(field, schema);
+    });
+  }
+
+  deletePayloadIndex(field: string): Promise<void> {
+    return this.serialize(() => {
+      if (!this.catalog.deletePayloadIndex(this.id, field)) {
+        throw new StrataError('STRATA_ERR_PAYLOAD_INDEX_NOT_FOUND', [field]);
+      }
+      this.payloadIndexes.delete(field);
+    });
+  }
+
+  // ---- reads --------------------------------------------------------------------------------------------
+
+  resolveFilter(filter: FilterJson): Condition {
+    return resolveFilter(filter, (id) => {
+      const row = this.locate(id);
+      return row && { uid: row.segment.uid, offset: row.offset };
+    });
+  }
+
+  /** Segments worth sending to a worker. */
+  searchableSegments(): Segment[] {
+    return this.segments.filter((s) => s.liveCount > 0);
+  }
+
+  async matchingRows(filter: Condition): Promise<RowRef[]> {
+    const segments = this.searchableSegments();
+    const byUid = new Map(segments.map((s) => [s.uid, s]));
+    const hits = await this.scanRunner(segments, filter, false);
+    const out: RowRef[] = [];
+    hits.uids.forEach((uid, i) => {
+      const segment = byUid.get(uid)!;
+      const offset = hits.offsets[i]!;
+      if (segment.isLive(offset)) out.push({ segment, offset });
+    });
+    return out;
+  }
+
+  private async matchingIds(filter: Condition): Promise<PointId[]> {
+    return (await this.matchingRows(filter)).map((r) => r.segment.ids[r.offset]!);
+  }
+
+  async count(filter: FilterJson | null | undefined): Promise<number> {
+    if (!filter) return this.pointsCount;
+    const hits = await this.scanRunner(this.searchableSegments(), this.resolveFilter(filter), true);
+    return hits.count;
+  }
+
+  record(
+    row: RowRef,
+    withPayload: WithPayload | null | undefined,
+    withVector: boolean | null | undefined,
+  ): PointRecord {
+    const id = row.segment.ids[row.offset]!;
+    const payload = selectPayload(row.segment.payload(row.offset), withPayload);
+    return {
+      id,
+      ...(payload === undefined ? { payload: null } : { payload }),
+      ...(withVector ? { vector: Array.from(row.segment.vector(row.offset)) } : { vector: null }),
+    };
+  }
+
+  retrieve(
+    rawIds: readonly unknown[],
+    withPayload: WithPayload | null | undefined,
+    withVector: boolean | null | undefined,
+  ): PointRecord[] {
+    const out: PointRecord[] = [];
+    const seen = new Set<string>();
+    for (const raw of rawIds) {
+      const id = parsePointId(raw);
+      const key = pointIdKey(id);
+      const row = this.rows.get(key);
+      if (row === undefined || seen.has(key)) continue;
+      seen.add(key);
+      out.push(this.record(row, withPayload, withVector));
+    }
+    return out;
+  }
+
+  /** Every live row in id order starting at `from` (scroll without a filter). */
+  idsFrom(from: PointId | null, limit: number): RowRef[] {
+    const out: RowRef[] = [];
+    for (const pid of this.catalog.scrollIds(this.id, from === null ? null : encodePointId(from), limit)) {
+      const row = this.rows.get(pointIdKey(decodePointId(pid)));
+      if (row) out.push(row);
+    }
+    return out;
+  }
+}

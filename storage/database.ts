@@ -1,0 +1,184 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Condition } from '../index-engine/index.js';
+import { PoolTaskError, SearchPool, type SearchPoolOptions } from '../workers/pool.js';
+import type { QueryHits, ScanHits, SearchQuery, Task, TaskResult } from '../workers/protocol.js';
+import { Catalog } from './catalog.js';
+import { Collection } from './collection.js';
+import { buildCollectionConfig } from './collection-config.js';
+import { ERRORS, type ErrorCode, StrataError } from './errors.js';
+import { decodePointId } from './point-id.js';
+import { chunk, searchCollection } from './search.js';
+import type { Segment } from './segment.js';
+import type { CollectionConfig, CreateCollectionInput, PayloadFieldSchema, ScoredPoint, SearchInput } from './types.js';
+
+export const COLLECTION_NAME_RE = /^[A-Za-z0-9_-]{1,128}$/;
+/** Seconds a client is told to wait when the search queue is full. */
+export const RETRY_AFTER_SECONDS = 1;
+
+export interface DatabaseOptions {
+  readonly dataDir: string;
+  readonly pool?: SearchPoolOptions;
+  /** Called with progress during recovery (for the log). */
+  readonly onRecovered?: (collection: string, points: number, ms: number) => void;
+}
+
+/**
+ * The database: the catalog, the collections in memory and the worker pool they search with. `open` returns
+ * at once; `recover()` reloads every collection from the catalog and must finish before requests are served.
+ */
+export class Database {
+  readonly dataDir: string;
+  readonly catalog: Catalog;
+  readonly pool: SearchPool;
+  private readonly collections = new Map<string, Collection>();
+  private readonly options: DatabaseOptions;
+  ready = false;
+
+  constructor(options: DatabaseOptions) {
+    this.options = options;
+    this.dataDir = path.resolve(options.dataDir);
+    fs.mkdirSync(this.dataDir, { recursive: true });
+    this.catalog = new Catalog(this.dataDir);
+    this.pool = new SearchPool(options.pool);
+  }
+
+  /** Rebuilds every collection's segments from the catalog, yielding to the event loop between chunks. */
+  async recover(): Promise<void> {
+    for (const row of this.catalog.listCollections()) {
+      const started = Date.now();
+      const collection = this.makeCollection(row.id, row.name, JSON.parse(row.config) as CollectionConfig);
+      for (const index of this.catalog.listPayloadIndexes(row.id)) {
+        collection.payloadIndexes.set(index.field, index.field_schema as PayloadFieldSchema);
+      }
+      let n = 0;
+      const rows: { pid: Buffer; vector: Buffer; payload: string }[] = [];
+      for (const point of this.catalog.iteratePoints(row.id)) rows.push(point);
+      for (const point of rows) {
+        const vector = new Float32Array(
+          point.vector.buffer.slice(point.vector.byteOffset, point.vector.byteOffset + point.vector.byteLength),
+        );
+        collection.applyUpsert(decodePointId(point.pid), vector, point.payload);
+        if (++n % 5000 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      this.collections.set(row.name, collection);
+      this.options.onRecovered?.(row.name, n, Date.now() - started);
+    }
+    this.ready = true;
+  }
+
+  private makeCollection(id: number, name: string, config: CollectionConfig): Collection {
+    return new Collection(id, name, config, this.catalog, (segments, filter, countOnly) =>
+      this.runScan(segments, filter, countOnly),
+    );
+  }
+
+  static checkName(name: string): void {
+    if (!COLLECTION_NAME_RE.test(name))
+      throw new StrataError('STRATA_ERR_COLLECTION_NAME', [JSON.stringify(name.slice(0, 140))]);
+  }
+
+  list(): Collection[] {
+    return [...this.collections.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  exists(name: string): boolean {
+    return this.collections.has(name);
+  }
+
+  get(name: string): Collection {
+    Database.checkName(name);
+    const collection = this.collections.get(name);
+    if (collection === undefined) throw new StrataError('STRATA_ERR_COLLECTION_NOT_FOUND', [name]);
+    return collection;
+  }
+
+  create(name: string, input: CreateCollectionInput): Collection {
+    Database.checkName(name);
+    if (this.collections.has(name)) throw new StrataError('STRATA_ERR_COLLECTION_EXISTS', [name]);
+    const config = buildCollectionConfig(input);
+    const id = this.catalog.createCollection(name, JSON.stringify(config));
+    const collection = this.makeCollection(id, name, config);
+    this.collections.set(name, collection);
+    return collection;
+  }
+
+  /** Returns false when there was no such collection (Qdrant answers `result: false`). */
+  drop(name: string): boolean {
+    Database.checkName(name);
+    const collection = this.collections.get(name);
+    if (collection === undefined) return false;
+    this.catalog.deleteCollection(collection.id);
+    collection.dropped = true;
+    this.collections.delete(name);
+    return true;
+  }
+
+  /** Exact filtered k-NN for a batch of searches on one collection. */
+  search(collection: Collection, inputs: readonly SearchInput[]): Promise<ScoredPoint[][]> {
+    return searchCollection(collection, inputs, (segments, queries) => this.runSearch(segments, queries, collection));
+  }
+
+  /** Runs searches on the pool: queries split across workers, segments split when queries are few. */
+  async runSearch(
+    segments: readonly Segment[],
+    queries: readonly SearchQuery[],
+    collection: Collection,
+  ): Promise<QueryHits[][]> {
+    const indices = queries.map((_, i) => i);
+    const queryChunks = chunk(indices, this.pool.threads);
+    const segmentGroups = chunk(segments, Math.max(1, Math.floor(this.pool.threads / queryChunks.length)));
+    const out: QueryHits[][] = queries.map(() => []);
+    const tasks: Promise<void>[] = [];
+    for (const qc of queryChunks) {
+      for (const group of segmentGroups) {
+        const task = {
+          kind: 'search' as const,
+          distance: collection.distance,
+          segments: group.map((s) => s.handle()),
+          queries: qc.map((i) => queries[i]!),
+        };
+        tasks.push(
+          this.runTask(task).then((hits) => {
+            hits.forEach((h, j) => {
+              out[qc[j]!]!.push(h);
+            });
+          }),
+        );
+      }
+    }
+    await Promise.all(tasks);
+    return out;
+  }
+
+  async runScan(segments: readonly Segment[], filter: Condition, countOnly: boolean): Promise<ScanHits> {
+    const groups = chunk(segments, this.pool.threads);
+    const parts = await Promise.all(
+      groups.map((group) => this.runTask({ kind: 'scan', segments: group.map((s) => s.handle()), filter, countOnly })),
+    );
+    const uids = parts.flatMap((p) => Array.from(p.uids));
+    const offsets = parts.flatMap((p) => Array.from(p.offsets));
+    return {
+      uids: Uint32Array.from(uids),
+      offsets: Uint32Array.from(offsets),
+      count: parts.reduce((s, p) => s + p.count, 0),
+    };
+  }
+
+  /** Runs a task on the pool and turns pool failures into StrataErrors. */
+  private async runTask<T extends Task>(task: T): Promise<TaskResult<T>> {
+    try {
+      return await this.pool.run(task);
+    } catch (e) {
+      if (!(e instanceof PoolTaskError)) throw e;
+      const code = (e.code in ERRORS ? e.code : 'STRATA_ERR_WORKER_FAILED') as ErrorCode;
+      const args = code === 'STRATA_ERR_WORKER_FAILED' ? [e.message] : [];
+      throw new StrataError(code, args, code === 'STRATA_ERR_OVERLOADED' ? { retryAfter: RETRY_AFTER_SECONDS } : {});
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+    this.catalog.close();
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Every error Strata reports, in one table: a stable code, the kind that decides the HTTP status (mapped in
+ * one place, server/plugins/error-handler.ts) and a message template. The README's error table lists them.
+ */
+export type ErrorKind =
+  | 'bad_input'
+  | 'not_found'
+  | 'conflict'
+  | 'too_large'
+  | 'unsupported_media'
+  | 'unprocessable'
+  | 'unavailable'
+  | 'timeout'
+  | 'internal';
+
+export const ERRORS = {
+  // request shape
+  STRATA_ERR_VALIDATION: { kind: 'bad_input', message: 'Validation failed: %s' },
+  STRATA_ERR_BAD_JSON: { kind: 'bad_input', message: 'Body is not valid JSON: %s' },
+  STRATA_ERR_BODY_TOO_LARGE: { kind: 'too_large', message: 'Body is larger than the limit of %s bytes' },
+  STRATA_ERR_UNSUPPORTED_MEDIA_TYPE: { kind: 'unsupported_media', message: 'Unsupported content type: %s' },
+  STRATA_ERR_ROUTE_NOT_FOUND: { kind: 'not_found', message: 'No route %s' },
+  // collections
+  STRATA_ERR_COLLECTION_NAME: {
+    kind: 'bad_input',
+    message: 'Invalid collection name %s: use 1-128 of A-Z a-z 0-9 _ -',
+  },
+  STRATA_ERR_COLLECTION_NOT_FOUND: { kind: 'not_found', message: 'Collection `%s` not found' },
+  STRATA_ERR_COLLECTION_EXISTS: { kind: 'conflict', message: 'Collection `%s` already exists' },
+  // points
+  STRATA_ERR_POINT_ID: { kind: 'bad_input', message: 'Invalid point id %s: use an unsigned 64-bit integer or a UUID' },
+  STRATA_ERR_POINT_NOT_FOUND: { kind: 'not_found', message: 'Point %s not found' },
+  STRATA_ERR_DIM_MISMATCH: { kind: 'bad_input', message: 'Vector dimension error: expected dim: %s, got %s' },
+  STRATA_ERR_VECTOR_VALUE: { kind: 'bad_input', message: 'Vector %s has a component that is not a finite number' },
+  STRATA_ERR_BATCH_SHAPE: { kind: 'bad_input', message: 'Batch is malformed: %s' },
+  STRATA_ERR_PAYLOAD_TOO_LARGE: { kind: 'bad_input', message: 'Payload of point %s is %s bytes, over the limit of %s' },
+  // filters and search
+  STRATA_ERR_FILTER: { kind: 'bad_input', message: 'Invalid filter: %s' },
+  STRATA_ERR_SEARCH_LIMIT: { kind: 'bad_input', message: 'limit + offset must be at most %s' },
+  STRATA_ERR_PAYLOAD_INDEX_NOT_FOUND: { kind: 'not_found', message: 'No payload index on field `%s`' },
+  // service
+  STRATA_ERR_NOT_READY: { kind: 'unavailable', message: 'Strata is still recovering its data; retry shortly' },
+  STRATA_ERR_OVERLOADED: { kind: 'unavailable', message: 'The search queue is full; retry shortly' },
+  STRATA_ERR_SHUTTING_DOWN: { kind: 'unavailable', message: 'Strata is shutting down' },
+  STRATA_ERR_WORKER_FAILED: { kind: 'internal', message: 'A search worker failed: %s' },
+  STRATA_ERR_INTERNAL: { kind: 'internal', message: 'Internal error' },
+} as const satisfies Record<string, { kind: ErrorKind; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+function format(template: string, args: readonly unknown[]): string {
+  let i = 0;
+  return template.replace(/%s/g, () => String(args[i++] ?? ''));
+}
+
+export class StrataError extends Error {
+  readonly code: ErrorCode;
+  readonly kind: ErrorKind;
+  /** Seconds a client should wait before retrying (503s). */
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, args: readonly unknown[] = [], options: { retryAfter?: number; cause?: unknown } = {}) {
+    const entry = ERRORS[code];
+    super(format(entry.message, args), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StrataError';
+    this.code = code;
+    this.kind = entry.kind;
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+export function isStrataError(e: unknown): e is StrataError {
+  return e instanceof StrataError;
+}

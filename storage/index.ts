@@ -1,0 +1,11 @@
+/** The storage layer's public surface: what the server may use. */
+export type { Collection } from './collection.js';
+export { COLLECTION_NAME_RE, Database, type DatabaseOptions, RETRY_AFTER_SECONDS } from './database.js';
+export { ERRORS, type ErrorCode, type ErrorKind, isStrataError, StrataError } from './errors.js';
+export type { FilterJson } from './filter-json.js';
+export { MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH } from './filter-resolve.js';
+export { deletePayloadKeys, MAX_PAYLOAD_BYTES } from './payload.js';
+export { type PointId, parsePointId, parsePointIdText } from './point-id.js';
+export { scrollCollection } from './scroll.js';
+export { MAX_SEARCH_RESULTS } from './search.js';
+export type * from './types.js';

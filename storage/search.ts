@@ -1,0 +1,83 @@
+import { METRICS } from '../index-engine/index.js';
+import type { QueryHits, SearchQuery } from '../workers/protocol.js';
+import type { Collection, RowRef } from './collection.js';
+import { StrataError } from './errors.js';
+import { selectPayload } from './payload.js';
+import type { Segment } from './segment.js';
+import type { ScoredPoint, SearchInput } from './types.js';
+
+/** Documented limit: `limit + offset` of one search. */
+export const MAX_SEARCH_RESULTS = 10_000;
+
+export type SearchRunner = (
+  segments: readonly Segment[],
+  queries: readonly SearchQuery[],
+  collection: Collection,
+) => Promise<QueryHits[][]>;
+// result[q] = the hit lists of query q, one per task that searched a part of the segments
+
+/**
+ * Plans and runs a batch of searches on one collection: validate and prepare the queries, fan out over the
+ * pool (queries split across workers, and segments split when there are fewer queries than workers), merge
+ * the per-task top-k lists, skip `offset`, and build the response rows on the main thread.
+ */
+export async function searchCollection(
+  collection: Collection,
+  inputs: readonly SearchInput[],
+  run: SearchRunner,
+): Promise<ScoredPoint[][]> {
+  const queries: SearchQuery[] = inputs.map((input, i) => {
+    const offset = input.offset ?? 0;
+    if (input.limit + offset > MAX_SEARCH_RESULTS)
+      throw new StrataError('STRATA_ERR_SEARCH_LIMIT', [MAX_SEARCH_RESULTS]);
+    return {
+      vector: collection.prepareVector(input.vector, `of query ${i}`),
+      k: input.limit + offset,
+      filter: input.filter ? collection.resolveFilter(input.filter) : null,
+      scoreThreshold: input.score_threshold ?? null,
+    };
+  });
+  const segments = collection.searchableSegments();
+  if (segments.length === 0) return inputs.map(() => []);
+  const perQuery = await run(segments, queries, collection);
+  const metric = METRICS[collection.distance];
+  const byUid = new Map(segments.map((s) => [s.uid, s]));
+  const order = new Map(segments.map((s, i) => [s.uid, i]));
+  return inputs.map((input, qi) => {
+    const rows: { ref: RowRef; score: number }[] = [];
+    for (const h of perQuery[qi]!) {
+      for (let i = 0; i < h.offsets.length; i++) {
+        rows.push({ ref: { segment: byUid.get(h.uids[i]!)!, offset: h.offsets[i]! }, score: h.scores[i]! });
+      }
+    }
+    rows.sort(
+      (a, b) =>
+        (metric.higherIsBetter ? b.score - a.score : a.score - b.score) ||
+        order.get(a.ref.segment.uid)! - order.get(b.ref.segment.uid)! ||
+        a.ref.offset - b.ref.offset,
+    );
+    const offset = input.offset ?? 0;
+    return rows.slice(offset, offset + input.limit).map(({ ref, score }) => {
+      const payload = selectPayload(ref.segment.payload(ref.offset), input.with_payload ?? false);
+      return {
+        id: ref.segment.ids[ref.offset]!,
+        version: 0,
+        score,
+        ...(payload === undefined ? { payload: null } : { payload }),
+        vector: input.with_vector ? Array.from(ref.segment.vector(ref.offset)) : null,
+      };
+    });
+  });
+}
+
+/** Splits n items into at most `parts` contiguous, nearly equal chunks. */
+export function chunk<T>(items: readonly T[], parts: number): T[][] {
+  const n = Math.max(1, Math.min(parts, items.length));
+  const out: T[][] = [];
+  for (let i = 0; i < n; i++) {
+    const from = Math.floor((i * items.length) / n);
+    const to = Math.floor(((i + 1) * items.length) / n);
+    out.push(items.slice(from, to));
+  }
+  return out;
+}

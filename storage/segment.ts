@@ -1,0 +1,124 @@
+import {
+  decodePayload,
+  isTombstoned,
+  type SegmentHandle,
+  setTombstone,
+  tombstoneWords,
+} from '../index-engine/index.js';
+import type { PointId } from './point-id.js';
+
+/** Bytes a segment may reserve for vectors and for payloads (virtual memory until used). */
+export const SEGMENT_VECTOR_BYTES = 256 * 1024 * 1024;
+export const SEGMENT_PAYLOAD_BYTES = 256 * 1024 * 1024;
+const INITIAL_ROWS = 1024;
+const INITIAL_PAYLOAD_BYTES = 64 * 1024;
+
+let nextUid = 1;
+
+/**
+ * One segment in memory, in the engine's shared layout (index-engine/segment-layout.ts). The growing segment
+ * takes appends until it is full, then it is frozen and a new one starts; frozen segments only change by
+ * tombstones. Buffers are growable SharedArrayBuffers, so workers see appends without any copy, and a task
+ * reads only the `count` rows published when it was dispatched.
+ */
+export class Segment {
+  readonly uid = nextUid++;
+  readonly dim: number;
+  readonly capacity: number;
+  /** External id of every row, main thread only (workers return row offsets). */
+  readonly ids: PointId[] = [];
+  private readonly vectorsBuf: SharedArrayBuffer;
+  private readonly tombstonesBuf: SharedArrayBuffer;
+  private readonly payloadOffsetsBuf: SharedArrayBuffer;
+  private readonly payloadBytesBuf: SharedArrayBuffer;
+  private readonly vectors: Float32Array;
+  private readonly tombstones: Uint32Array;
+  private readonly payloadOffsets: Uint32Array;
+  private payloadEnd = 0;
+  private rows = 0;
+  private deleted = 0;
+  frozen = false;
+
+  constructor(dim: number, maxRows: number) {
+    this.dim = dim;
+    this.capacity = Math.max(1, Math.min(maxRows, Math.floor(SEGMENT_VECTOR_BYTES / (dim * 4))));
+    const rowBytes = dim * 4;
+    this.vectorsBuf = new SharedArrayBuffer(Math.min(INITIAL_ROWS, this.capacity) * rowBytes, {
+      maxByteLength: this.capacity * rowBytes,
+    });
+    this.tombstonesBuf = new SharedArrayBuffer(tombstoneWords(this.capacity) * 4);
+    this.payloadOffsetsBuf = new SharedArrayBuffer((this.capacity + 1) * 4);
+    this.payloadBytesBuf = new SharedArrayBuffer(INITIAL_PAYLOAD_BYTES, { maxByteLength: SEGMENT_PAYLOAD_BYTES });
+    this.vectors = new Float32Array(this.vectorsBuf);
+    this.tombstones = new Uint32Array(this.tombstonesBuf);
+    this.payloadOffsets = new Uint32Array(this.payloadOffsetsBuf);
+  }
+
+  get count(): number {
+    return this.rows;
+  }
+
+  get liveCount(): number {
+    return this.rows - this.deleted;
+  }
+
+  /** Whether a row with this many payload bytes fits; when not, the caller freezes this segment. */
+  canAppend(payloadBytes: number): boolean {
+    return !this.frozen && this.rows < this.capacity && this.payloadEnd + payloadBytes <= SEGMENT_PAYLOAD_BYTES;
+  }
+
+  /** Appends a row and returns its offset. The vector must be prepared (normalized for Cosine). */
+  append(id: PointId, vector: Float32Array, payloadJson: Uint8Array): number {
+    if (!this.canAppend(payloadJson.byteLength)) throw new RangeError(`segment ${this.uid} is full`);
+    const row = this.rows;
+    const rowBytes = this.dim * 4;
+    growTo(this.vectorsBuf, (row + 1) * rowBytes);
+    this.vectors.set(vector, row * this.dim);
+    growTo(this.payloadBytesBuf, this.payloadEnd + payloadJson.byteLength);
+    new Uint8Array(this.payloadBytesBuf).set(payloadJson, this.payloadEnd);
+    this.payloadEnd += payloadJson.byteLength;
+    this.payloadOffsets[row + 1] = this.payloadEnd;
+    this.ids.push(id);
+    // Publish last: a task dispatched from now on may read this row.
+    this.rows = row + 1;
+    return row;
+  }
+
+  tombstone(offset: number): void {
+    if (isTombstoned(this.tombstones, offset)) return;
+    setTombstone(this.tombstones, offset);
+    this.deleted++;
+  }
+
+  isLive(offset: number): boolean {
+    return offset < this.rows && !isTombstoned(this.tombstones, offset);
+  }
+
+  /** The shared buffers plus the rows visible now: what a worker task receives. */
+  handle(): SegmentHandle {
+    return {
+      uid: this.uid,
+      dim: this.dim,
+      count: this.rows,
+      vectors: this.vectorsBuf,
+      tombstones: this.tombstonesBuf,
+      payloadOffsets: this.payloadOffsetsBuf,
+      payloadBytes: this.payloadBytesBuf,
+    };
+  }
+
+  payload(offset: number): Record<string, unknown> {
+    return decodePayload(this.handle(), offset);
+  }
+
+  /** A copy of the row's stored vector. */
+  vector(offset: number): Float32Array {
+    return this.vectors.slice(offset * this.dim, (offset + 1) * this.dim);
+  }
+}
+
+/** Grows a growable SharedArrayBuffer to at least `bytes`, doubling to keep appends amortized O(1). */
+function growTo(buf: SharedArrayBuffer, bytes: number): void {
+  if (buf.byteLength >= bytes) return;
+  buf.grow(Math.min(buf.maxByteLength, Math.max(bytes, buf.byteLength * 2)));
+}

@@ -1,0 +1,76 @@
+import type { Distance } from '../index-engine/index.js';
+import type { FilterJson } from './filter-json.js';
+import type { PointId } from './point-id.js';
+
+/** Qdrant-shaped collection configuration, as stored in the catalog and returned by GET /collections/{name}. */
+export interface CollectionConfig {
+  readonly params: {
+    readonly vectors: { readonly size: number; readonly distance: Distance };
+    readonly shard_number: number;
+    readonly replication_factor: number;
+    readonly write_consistency_factor: number;
+    readonly on_disk_payload: boolean;
+  };
+  readonly hnsw_config: Readonly<Record<string, unknown>> & {
+    readonly m: number;
+    readonly ef_construct: number;
+    readonly full_scan_threshold: number;
+  };
+  readonly optimizer_config: Readonly<Record<string, unknown>> & { readonly indexing_threshold: number };
+  readonly wal_config: { readonly wal_capacity_mb: number; readonly wal_segments_ahead: number };
+  readonly quantization_config: Readonly<Record<string, unknown>> | null;
+}
+
+export interface CreateCollectionInput {
+  readonly vectors: { readonly size: number; readonly distance: Distance };
+  readonly hnsw_config?: Readonly<Record<string, unknown>> | null | undefined;
+  readonly optimizers_config?: Readonly<Record<string, unknown>> | null | undefined;
+  readonly quantization_config?: Readonly<Record<string, unknown>> | null | undefined;
+}
+
+export type PayloadFieldSchema = 'keyword' | 'integer' | 'float' | 'bool' | 'datetime' | 'uuid';
+
+export interface PointInput {
+  readonly id: unknown;
+  readonly vector: readonly number[];
+  readonly payload?: Readonly<Record<string, unknown>> | null | undefined;
+}
+
+/** Which payload fields to return: all, none, only some keys, or all but some keys. */
+export type WithPayload =
+  | boolean
+  | readonly string[]
+  | { readonly include: readonly string[] }
+  | { readonly exclude: readonly string[] };
+
+export interface PointRecord {
+  readonly id: PointId;
+  readonly payload: Record<string, unknown> | null;
+  readonly vector: number[] | null;
+}
+
+export interface ScoredPoint extends PointRecord {
+  readonly version: number;
+  readonly score: number;
+}
+
+export interface SearchInput {
+  readonly vector: readonly number[];
+  readonly filter?: FilterJson | null | undefined;
+  readonly limit: number;
+  readonly offset?: number | null | undefined;
+  readonly with_payload?: WithPayload | null | undefined;
+  readonly with_vector?: boolean | null | undefined;
+  readonly score_threshold?: number | null | undefined;
+}
+
+/** Points chosen by id or by filter (delete and payload edits). */
+export type PointSelector = { readonly points: readonly unknown[] } | { readonly filter: FilterJson };
+
+export interface ScrollInput {
+  readonly filter?: FilterJson | null | undefined;
+  readonly limit?: number | null | undefined;
+  readonly offset?: unknown;
+  readonly with_payload?: WithPayload | null | undefined;
+  readonly with_vector?: boolean | null | undefined;
+}

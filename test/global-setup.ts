@@ -1,0 +1,19 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Datasets the suite reads, generated once into the git-ignored .datasets/ (deterministic, seconds). */
+export const TEST_DATASETS = [['clustered-128', '--n', '10000', '--nq', '100']] as const;
+
+export default function setup(): void {
+  const root = path.resolve(import.meta.dirname, '..');
+  const shared = path.resolve(root, '../shared/datasets/generate.mjs');
+  for (const [name, ...args] of TEST_DATASETS) {
+    const folder = path.join(root, '.datasets', `${name}-n${args[1]}-q${args[3]}`);
+    if (fs.existsSync(path.join(folder, 'manifest.json'))) continue;
+    execFileSync(process.execPath, [shared, name, ...args, '--out', path.join(root, '.datasets')], {
+      cwd: root,
+      stdio: 'inherit',
+    });
+  }
+}

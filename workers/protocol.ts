@@ -1,0 +1,68 @@
+/**
+ * The contract between the pool client (main thread) and the worker tasks. Only plain data crosses the thread
+ * boundary: SharedArrayBuffers (shared, not copied), small typed arrays, and error envelopes — Node drops an
+ * Error's class and `code` when it crosses threads, so workers return `{ok:false, error:{code, message}}`.
+ */
+import type { Condition, Distance, SegmentHandle } from '../index-engine/index.js';
+
+export interface SearchQuery {
+  /** Prepared query vector (normalized for Cosine). */
+  readonly vector: Float32Array;
+  /** Results wanted from this task (limit + offset). */
+  readonly k: number;
+  readonly filter: Condition | null;
+  readonly scoreThreshold: number | null;
+}
+
+export interface SearchTask {
+  readonly kind: 'search';
+  readonly distance: Distance;
+  readonly segments: readonly SegmentHandle[];
+  readonly queries: readonly SearchQuery[];
+}
+
+/** Rows passing a filter (delete/scroll/count by filter), or only how many when `countOnly`. */
+export interface ScanTask {
+  readonly kind: 'scan';
+  readonly segments: readonly SegmentHandle[];
+  readonly filter: Condition;
+  readonly countOnly: boolean;
+}
+
+/** Test-only: kills the worker thread that runs it (enabled by STRATA_ENABLE_TEST_TASKS=1). */
+export interface CrashTask {
+  readonly kind: 'test_crash';
+}
+
+export type Task = SearchTask | ScanTask | CrashTask;
+
+/** Best first. Rows are identified by segment uid and row offset. */
+export interface QueryHits {
+  readonly uids: Uint32Array;
+  readonly offsets: Uint32Array;
+  readonly scores: Float64Array;
+}
+
+export interface ScanHits {
+  readonly uids: Uint32Array;
+  readonly offsets: Uint32Array;
+  readonly count: number;
+}
+
+export interface TaskErrorEnvelope {
+  readonly code: string;
+  readonly message: string;
+}
+
+export type Envelope<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: TaskErrorEnvelope };
+
+export type TaskResult<T extends Task> = T extends SearchTask ? QueryHits[] : T extends ScanTask ? ScanHits : never;
+
+/** Error codes a worker or the pool may report; storage maps them onto its error table. */
+export const WORKER_ERROR_CODES = {
+  failed: 'STRATA_ERR_WORKER_FAILED',
+  overloaded: 'STRATA_ERR_OVERLOADED',
+  shuttingDown: 'STRATA_ERR_SHUTTING_DOWN',
+} as const;
