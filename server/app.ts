@@ -22,7 +22,7 @@ const SHARED_SCHEMAS: TSchema[] = [FilterSchema, ErrorResponseSchema];
 
 /** Composes the app; never listens (server/main.ts does), so tests may also use inject(). */
 export async function buildApp(
-  config: Pick<ServerConfig, 'dataDir' | 'workers' | 'maxBodyMb'>,
+  config: Pick<ServerConfig, 'dataDir' | 'workers' | 'maxBodyMb'> & Partial<Pick<ServerConfig, 'queueSize'>>,
   logger: FastifyServerOptions['logger'] = false,
 ): Promise<FastifyInstance> {
   const bodyLimit = config.maxBodyMb * 1024 * 1024;
@@ -51,7 +51,7 @@ export async function buildApp(
   await app.register(errorHandler, { bodyLimit });
   await app.register(requestLog);
   await app.register(openapi, { version: VERSION });
-  await app.register(storage, { dataDir: config.dataDir, workers: config.workers });
+  await app.register(storage, { dataDir: config.dataDir, workers: config.workers, queueSize: config.queueSize ?? 0 });
   await app.register(serviceRoutes, { version: VERSION });
   await app.register(collectionRoutes);
   await app.register(pointRoutes);

@@ -8,6 +8,8 @@ export interface ServerConfig {
   readonly workers: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly maxBodyMb: number;
+  /** Search tasks that may wait for a worker; past it requests get 503 + Retry-After. 0 = 64 per worker. */
+  readonly queueSize: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -17,6 +19,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   workers: os.availableParallelism(),
   logLevel: 'info',
   maxBodyMb: 32,
+  queueSize: 0,
 };
 
 /** Each setting: its environment variable, its flag, and how to parse it (throwing a readable message). */
@@ -31,6 +34,7 @@ const SETTINGS = {
     parse: (v: string) => oneOf(v, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
   },
   maxBodyMb: { env: 'STRATA_MAX_BODY_MB', flag: '--max-body-mb', parse: (v: string) => integer(v, 1, 1024) },
+  queueSize: { env: 'STRATA_QUEUE_SIZE', flag: '--queue-size', parse: (v: string) => integer(v, 0, 1_000_000) },
 } as const;
 
 export class ConfigError extends Error {}

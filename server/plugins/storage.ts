@@ -16,10 +16,10 @@ const ALWAYS_OPEN = new Set(['/', '/healthz', '/readyz', '/openapi.json']);
  * so health probes answer), and closes the pool and SQLite when the app closes.
  */
 export default fp(
-  async (app: FastifyInstance, opts: { dataDir: string; workers: number }) => {
+  async (app: FastifyInstance, opts: { dataDir: string; workers: number; queueSize: number }) => {
     const db = new Database({
       dataDir: opts.dataDir,
-      pool: { threads: opts.workers },
+      pool: { threads: opts.workers, ...(opts.queueSize > 0 ? { maxQueue: opts.queueSize } : {}) },
       onRecovered: (collection, points, ms) => app.log.info({ collection, points, ms }, 'collection recovered'),
     });
     app.decorate('db', db);

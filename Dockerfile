@@ -1,0 +1,66 @@
+# Strata server image.
+#   docker build -t strata .
+#   docker run -p 6333:6333 -v strata-data:/data strata
+# Settings come from the environment (STRATA_PORT or PORT, STRATA_WORKERS,
+# STRATA_LOG_LEVEL, STRATA_MAX_BODY_MB, ...); see server/config.ts.
+
+# ---------------------------------------------------------------- build stage
+FROM node:20-bookworm-slim AS build
+
+# better-sqlite3 is a native addon. It is compiled from source (no prebuilt
+# binary is downloaded), so the build stage needs a C++ toolchain and Python
+# for node-gyp. The image's own Node headers (/usr/local/include/node) are used
+# instead of downloading them from nodejs.org.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+ENV npm_config_build_from_source=better-sqlite3 \
+    npm_config_nodedir=/usr/local \
+    npm_config_audit=false \
+    npm_config_fund=false \
+    npm_config_update_notifier=false
+
+WORKDIR /app
+
+# Dependencies first, so source edits reuse this layer. Install scripts stay
+# enabled (package.json allowScripts permits better-sqlite3's build).
+COPY package.json package-lock.json ./
+RUN npm ci
+
+COPY . .
+# Compile, drop devDependencies, then drop better-sqlite3's sources and object
+# files (~27 MB) and check that the addon still loads.
+RUN npm run build \
+ && npm prune --omit=dev \
+ && (cd node_modules/better-sqlite3 \
+     && rm -rf deps src build/deps build/Release/obj build/Release/obj.target build/Release/.deps \
+               build/Release/sqlite3.a build/Release/test_extension.node) \
+ && node -e "new (require('better-sqlite3'))(':memory:').prepare('select 1').get()"
+
+# -------------------------------------------------------------- runtime stage
+FROM node:20-bookworm-slim AS runtime
+
+ENV NODE_ENV=production \
+    STRATA_HOST=0.0.0.0 \
+    STRATA_DATA_DIR=/data
+
+WORKDIR /app
+# Owned by root and read-only for the service user; only /data is writable.
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+
+RUN mkdir -p /data && chown node:node /data
+VOLUME /data
+
+# `node` (uid 1000) comes with the base image.
+USER node
+
+EXPOSE 6333
+
+# No curl in slim images: probe /healthz with node's own fetch.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.STRATA_PORT||process.env.PORT||6333)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+
+# node is PID 1: the server handles SIGTERM/SIGINT itself (drains, exits 0).
+CMD ["node", "dist/server/main.js"]

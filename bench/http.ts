@@ -1,0 +1,149 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { FilterJson } from '../storage/index.js';
+import { COLLECTION, pointBatches } from './in-process.js';
+import { measure } from './measure.js';
+import { type BenchConfig, makeRow, type Row } from './rows.js';
+import { type SearchTarget, searchSuite } from './search-suite.js';
+
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The real server (`node dist/server/main.js`) as a child process on a free port and a fresh data dir. */
+class ServerProcess {
+  readonly base: string;
+  private readonly child: ChildProcess;
+  private readonly exited: Promise<number | null>;
+
+  constructor(root: string, port: number, dataDir: string, threads: number) {
+    this.base = `http://127.0.0.1:${port}`;
+    this.child = spawn(process.execPath, [path.join(root, 'dist/server/main.js')], {
+      cwd: root,
+      env: {
+        ...process.env,
+        STRATA_HOST: '127.0.0.1',
+        STRATA_PORT: String(port),
+        STRATA_DATA_DIR: dataDir,
+        STRATA_LOG_LEVEL: 'warn',
+        STRATA_WORKERS: String(threads),
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+
+  async waitReady(): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    let exitCode: number | null | undefined;
+    void this.exited.then((code) => {
+      exitCode = code;
+    });
+    while (Date.now() < deadline) {
+      if (exitCode !== undefined) throw new Error(`the server exited with code ${exitCode} before it was ready`);
+      try {
+        const res = await fetch(`${this.base}/readyz`);
+        await res.arrayBuffer();
+        if (res.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`the server was not ready within ${READY_TIMEOUT_MS / 1000} s`);
+  }
+
+  async call(method: string, route: string, body?: string): Promise<unknown> {
+    const res = await fetch(`${this.base}${route}`, {
+      method,
+      ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${route}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+    return JSON.parse(text) as unknown;
+  }
+
+  /** SIGTERM, then waits for a clean exit (SIGKILL after STOP_TIMEOUT_MS). Returns the exit code. */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+}
+
+type SearchResponse = { result: { id: unknown }[] };
+type BatchResponse = { result: { id: unknown }[][] };
+
+function httpTarget(server: ServerProcess): SearchTarget {
+  const route = `/collections/${COLLECTION}/points/search`;
+  return {
+    async one(vector: readonly number[], filter: FilterJson | null, k: number): Promise<number[]> {
+      const body = JSON.stringify({ vector, limit: k, ...(filter ? { filter } : {}) });
+      const res = (await server.call('POST', route, body)) as SearchResponse;
+      return res.result.map((h) => Number(h.id));
+    },
+    async batch(vectors: readonly (readonly number[])[], k: number): Promise<number[][]> {
+      const body = JSON.stringify({ searches: vectors.map((vector) => ({ vector, limit: k })) });
+      const res = (await server.call('POST', `${route}/batch`, body)) as BatchResponse;
+      return res.result.map((hits) => hits.map((h) => Number(h.id)));
+    },
+  };
+}
+
+/** The same figures over REST against the real server process (JSON encoding, Fastify, loopback TCP). */
+export async function benchHttp(cfg: BenchConfig, root: string): Promise<{ rows: Row[]; exitCode: number | null }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-http-'));
+  const server = new ServerProcess(root, await freePort(), dataDir, cfg.threads);
+  try {
+    await server.waitReady();
+    // Request bodies are serialized before the clock starts: the figure is the server's, not JSON.stringify's.
+    const bodies = pointBatches(cfg).map((points) => JSON.stringify({ points }));
+    const createBody = JSON.stringify({ vectors: { size: cfg.dataset.dim, distance: 'Euclid' } });
+    const pointsRoute = `/collections/${COLLECTION}/points?wait=true`;
+    process.stderr.write(`  http: upsert ${cfg.dataset.n} points in batches of ${cfg.upsertBatch}\n`);
+    // Each repetition loads a fresh collection (re-created untimed); the last one stays for the searches.
+    const reps = await measure(
+      cfg.reps,
+      cfg.dataset.n,
+      async () => {
+        for (const body of bodies) await server.call('PUT', pointsRoute, body);
+      },
+      async () => {
+        await server.call('DELETE', `/collections/${COLLECTION}`);
+        await server.call('PUT', `/collections/${COLLECTION}`, createBody);
+      },
+    );
+    const rows = [makeRow('http.upsert', 'http', 'upsert (?wait=true)', 'points/s', { reps }, false)];
+    const searches = await searchSuite(cfg, httpTarget(server), {
+      section: 'http',
+      prefix: 'http',
+      concurrencyLabel: `${cfg.concurrency} concurrent clients`,
+      batchLabel: `${cfg.searchBatch} per /search/batch request`,
+      filtered: false,
+    });
+    rows.push(...searches);
+    const exitCode = await server.stop();
+    return { rows, exitCode };
+  } finally {
+    await server.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
