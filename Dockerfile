@@ -7,15 +7,17 @@
 # ---------------------------------------------------------------- build stage
 FROM node:20-bookworm-slim AS build
 
-# better-sqlite3 is a native addon. It is compiled from source (no prebuilt
-# binary is downloaded), so the build stage needs a C++ toolchain and Python
-# for node-gyp. The image's own Node headers (/usr/local/include/node) are used
-# instead of downloading them from nodejs.org.
+# better-sqlite3 is a native addon, compiled here from source: the build stage
+# needs Python, make and a C++ compiler for node-gyp. /etc/prebuild-installrc
+# makes its prebuild-install step skip the prebuilt-binary download (an
+# npm_config_build_from_source env var would do the same, but npm 11 warns about
+# unknown env config). nodedir points node-gyp at the image's own Node headers
+# (/usr/local/include/node) instead of downloading them from nodejs.org.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
- && rm -rf /var/lib/apt/lists/*
-ENV npm_config_build_from_source=better-sqlite3 \
-    npm_config_nodedir=/usr/local \
+ && rm -rf /var/lib/apt/lists/* \
+ && printf 'buildFromSource=true\n' > /etc/prebuild-installrc
+ENV npm_config_nodedir=/usr/local \
     npm_config_audit=false \
     npm_config_fund=false \
     npm_config_update_notifier=false
