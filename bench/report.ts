@@ -14,6 +14,8 @@ export interface Environment {
   readonly threads: number;
   readonly concurrency: number;
   readonly reps: number;
+  /** 1-minute load average when the run started and when it ended (other processes skew the figures). */
+  readonly loadAverage: { start: number; end: number | null };
 }
 
 function git(root: string, args: readonly string[]): string {
@@ -39,7 +41,12 @@ export function environment(cfg: BenchConfig, root: string): Environment {
     threads: cfg.threads,
     concurrency: cfg.concurrency,
     reps: cfg.reps,
+    loadAverage: { start: loadAverage(), end: null },
   };
+}
+
+export function loadAverage(): number {
+  return Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
 }
 
 /** Bytes one unfiltered exact query reads: every stored vector once. */
@@ -96,5 +103,6 @@ export function formatEnvironment(env: Environment, cfg: BenchConfig): string {
       `${env.dataset.queries} queries (filtered sets: up to ${env.dataset.queries} each), k = ${cfg.k}`,
     `workers: ${env.threads}, concurrency: ${env.concurrency}, median of ${env.reps} repetitions; ` +
       `one exact query scans ${mb} MB`,
+    `load average (1 min): ${env.loadAverage.start} at start, ${env.loadAverage.end ?? '?'} at end`,
   ].join('\n');
 }

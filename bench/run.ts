@@ -12,7 +12,7 @@ import { benchHttp } from './http.js';
 import { benchInProcess } from './in-process.js';
 import { mean, measure } from './measure.js';
 import { naiveTopK } from './reference.js';
-import { environment, formatEnvironment, formatTable } from './report.js';
+import { environment, formatEnvironment, formatTable, loadAverage } from './report.js';
 import { type BenchConfig, makeRow, type Row } from './rows.js';
 
 /** The repository root (this file runs as dist/bench/run.js). */
@@ -91,6 +91,7 @@ async function main(): Promise<void> {
   for (const r of rows) {
     if (r.recall !== null && r.recall < 0.99) problems.push(`${r.id}: recall@10 ${r.recall.toFixed(4)} < 0.99`);
   }
+  env.loadAverage.end = loadAverage();
   const table = formatTable(rows, cfg);
   process.stdout.write(`\n${formatEnvironment(env, cfg)}\n\n${table}\n`);
   for (const p of problems) process.stdout.write(`\nPROBLEM: ${p}\n`);

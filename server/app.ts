@@ -1,9 +1,16 @@
 import { createRequire } from 'node:module';
 import type { TSchema } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import { StrataError } from '../storage/index.js';
 import type { ServerConfig } from './config.js';
 import { parseJson, stringifyJson } from './json.js';
-import errorHandler from './plugins/error-handler.js';
+import errorHandler, {
+  errorBody,
+  MAX_PATH_SEGMENT,
+  STATUS_BY_KIND,
+  sendError,
+  toStrataError,
+} from './plugins/error-handler.js';
 import openapi from './plugins/openapi.js';
 import requestLog from './plugins/request-log.js';
 import storage from './plugins/storage.js';
@@ -32,6 +39,17 @@ export async function buildApp(
     bodyLimit,
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    routerOptions: {
+      maxParamLength: MAX_PATH_SEGMENT,
+      onMaxParamLength: (_path, _req, res) => {
+        const error = new StrataError('STRATA_ERR_URI_TOO_LONG', [MAX_PATH_SEGMENT]);
+        res.writeHead(STATUS_BY_KIND[error.kind], { 'content-type': 'application/json; charset=utf-8' });
+        res.end(errorBody(error));
+      },
+    },
+    frameworkErrors: (error, _request, reply) => {
+      sendError(reply, toStrataError(error, bodyLimit));
+    },
   });
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   app.setValidatorCompiler(typeboxValidatorCompiler(SHARED_SCHEMAS));

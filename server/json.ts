@@ -22,7 +22,7 @@ export function parseJson(text: string): unknown {
 
 // A marker no client can produce by accident: it carries a random nonce of this process.
 const MARK = `\u0000bigint:${Math.random().toString(36).slice(2)}:`;
-const MARK_RE = new RegExp(`"${JSON.stringify(MARK).slice(1, -1).replace(/\\/g, '\\\\')}(\\d+)"`, 'g');
+const MARK_RE = new RegExp(`"${JSON.stringify(MARK).slice(1, -1).replace(/\\/g, '\\\\')}(-?\\d+)"`, 'g');
 
 export function stringifyJson(value: unknown): string {
   let sawBigint = false;

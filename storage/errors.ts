@@ -8,6 +8,7 @@ export type ErrorKind =
   | 'conflict'
   | 'too_large'
   | 'unsupported_media'
+  | 'uri_too_long'
   | 'unprocessable'
   | 'unavailable'
   | 'timeout'
@@ -20,6 +21,8 @@ export const ERRORS = {
   STRATA_ERR_BODY_TOO_LARGE: { kind: 'too_large', message: 'Body is larger than the limit of %s bytes' },
   STRATA_ERR_UNSUPPORTED_MEDIA_TYPE: { kind: 'unsupported_media', message: 'Unsupported content type: %s' },
   STRATA_ERR_ROUTE_NOT_FOUND: { kind: 'not_found', message: 'No route %s' },
+  STRATA_ERR_BAD_URL: { kind: 'bad_input', message: 'Malformed URL %s' },
+  STRATA_ERR_URI_TOO_LONG: { kind: 'uri_too_long', message: 'A path segment is longer than %s characters' },
   // collections
   STRATA_ERR_COLLECTION_NAME: {
     kind: 'bad_input',

@@ -9,6 +9,7 @@ export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   conflict: 409,
   too_large: 413,
   unsupported_media: 415,
+  uri_too_long: 414,
   unprocessable: 422,
   timeout: 408,
   unavailable: 503,
@@ -22,7 +23,16 @@ const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'STRATA_ERR_BAD_JSON',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'STRATA_ERR_BAD_JSON',
   FST_ERR_CTP_INVALID_JSON_BODY: 'STRATA_ERR_BAD_JSON',
+  FST_ERR_BAD_URL: 'STRATA_ERR_BAD_URL',
 };
+
+/** Longest path segment the router accepts (a collection name is at most 128; ids and fields are short). */
+export const MAX_PATH_SEGMENT = 1024;
+
+/** Body of an error answered outside Fastify's reply (the router's own limits). */
+export function errorBody(error: StrataError): string {
+  return JSON.stringify({ status: { error: error.message, code: error.code }, time: 0 });
+}
 
 export function sendError(reply: FastifyReply, error: StrataError): FastifyReply {
   const status = STATUS_BY_KIND[error.kind];

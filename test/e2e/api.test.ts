@@ -116,7 +116,14 @@ describe('points', () => {
       {"id":"${uuid.toUpperCase()}","vector":[0,0,1],"payload":null}]}`;
     expect((await call('PUT', '/collections/p/points?wait=true', body)).status).toBe(200);
     const batch = await call('PUT', '/collections/p/points', {
-      batch: { ids: [10, 11], vectors: [[5, 5, 5], [6, 6, 6]], payloads: [{ n: 10 }, { n: 11 }] },
+      batch: {
+        ids: [10, 11],
+        vectors: [
+          [5, 5, 5],
+          [6, 6, 6],
+        ],
+        payloads: [{ n: 10 }, { n: 11 }],
+      },
     });
     expect(batch.status).toBe(200);
     const one = await call('GET', `/collections/p/points/${big}`);
@@ -133,7 +140,11 @@ describe('points', () => {
   });
 
   it('retrieves by ids with with_payload and with_vector choices', async () => {
-    const res = await call('POST', '/collections/p/points', { ids: [1, 10, 404], with_payload: ['city'], with_vector: true });
+    const res = await call('POST', '/collections/p/points', {
+      ids: [1, 10, 404],
+      with_payload: ['city'],
+      with_vector: true,
+    });
     expect(res.body.result).toEqual([
       { id: 1, payload: { city: 'Berlin' }, vector: [1, 0, 0] },
       { id: 10, payload: {}, vector: [5, 5, 5] },
@@ -148,14 +159,19 @@ describe('points', () => {
   });
 
   it('edits payloads: set, overwrite, delete keys, clear, by ids and by filter', async () => {
-    expect((await call('POST', '/collections/p/points/payload', { payload: { x: 1, city: 'Rome' }, points: [1] })).status).toBe(200);
+    expect(
+      (await call('POST', '/collections/p/points/payload', { payload: { x: 1, city: 'Rome' }, points: [1] })).status,
+    ).toBe(200);
     let p1 = (await call('GET', '/collections/p/points/1')).body.result;
     expect(p1.payload).toEqual({ city: 'Rome', tags: ['a', 'b'], x: 1 });
     expect(p1.vector).toEqual([1, 0, 0]);
     await call('PUT', '/collections/p/points/payload', { payload: { only: true }, points: [1] });
     p1 = (await call('GET', '/collections/p/points/1')).body.result;
     expect(p1.payload).toEqual({ only: true });
-    await call('POST', '/collections/p/points/payload/delete', { keys: ['n'], filter: { must: [{ key: 'n', range: { gte: 11 } }] } });
+    await call('POST', '/collections/p/points/payload/delete', {
+      keys: ['n'],
+      filter: { must: [{ key: 'n', range: { gte: 11 } }] },
+    });
     expect((await call('GET', '/collections/p/points/11')).body.result.payload).toEqual({});
     expect((await call('GET', '/collections/p/points/10')).body.result.payload).toEqual({ n: 10 });
     await call('POST', '/collections/p/points/payload/clear', { points: [10] });
@@ -186,10 +202,15 @@ describe('points', () => {
   });
 
   it('counts with a filter and deletes by ids and by filter', async () => {
-    expect((await call('POST', '/collections/p/points/count', { filter: { must: [{ has_id: [1, 10, 77] }] } })).body.result.count).toBe(2);
+    expect(
+      (await call('POST', '/collections/p/points/count', { filter: { must: [{ has_id: [1, 10, 77] }] } })).body.result
+        .count,
+    ).toBe(2);
     await call('POST', '/collections/p/points/delete', { points: [1] });
     expect((await call('GET', '/collections/p/points/1')).status).toBe(404);
-    await call('POST', '/collections/p/points/delete', { filter: { must: [{ key: 'city', match: { value: 'Paris' } }] } });
+    await call('POST', '/collections/p/points/delete', {
+      filter: { must: [{ key: 'city', match: { value: 'Paris' } }] },
+    });
     expect((await api(server.url, 'GET', `/collections/p/points/${big}`)).status).toBe(404);
     expect((await call('POST', '/collections/p/points/count', {})).body.result.count).toBe(4);
   });
@@ -208,7 +229,12 @@ describe('search and query', () => {
     expect(res.body.result.map((r: { id: number }) => r.id)).toEqual([0, 1, 2]);
     expect(res.body.result[1].score).toBeCloseTo(0.9, 5);
     expect(res.body.result[0].payload).toEqual({ even: true, i: 0 });
-    const off = await call('POST', '/collections/s/points/search', { vector: [0, 0], limit: 2, offset: 2, with_vector: true });
+    const off = await call('POST', '/collections/s/points/search', {
+      vector: [0, 0],
+      limit: 2,
+      offset: 2,
+      with_vector: true,
+    });
     expect(off.body.result.map((r: { id: number }) => r.id)).toEqual([2, 3]);
     expect(off.body.result[0].vector).toEqual([2, 0]);
     const thr = await call('POST', '/collections/s/points/search', { vector: [0, 0], limit: 10, score_threshold: 2.5 });
@@ -236,7 +262,10 @@ describe('search and query', () => {
     const nearest = await call('POST', '/collections/s/points/query', { query: { nearest: [0, 0] }, limit: 1 });
     expect(nearest.body.result.points[0].id).toBe(0);
     const qb = await call('POST', '/collections/s/points/query/batch', {
-      searches: [{ query: [0, 0], limit: 1 }, { query: 5, limit: 1, with_payload: true }],
+      searches: [
+        { query: [0, 0], limit: 1 },
+        { query: 5, limit: 1, with_payload: true },
+      ],
     });
     expect(qb.body.result.map((r: { points: { id: number }[] }) => r.points.map((p) => p.id))).toEqual([[0], [4]]);
     expect(qb.body.result[1].points[0].payload).toEqual({ even: true, i: 4 });
@@ -246,10 +275,17 @@ describe('search and query', () => {
 
   it('logs one line per request with route, status, duration and collection, and never a vector', async () => {
     await call('POST', '/collections/s/points/search', { vector: [123.456, 789.012], limit: 1 });
-    const lines = server.output().split('\n').filter((l) => l.includes('"msg":"request"'));
+    const lines = server
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"request"'));
     const search = lines.find((l) => l.includes('/points/search"') && l.includes('"collection":"s"'));
     expect(search).toBeDefined();
-    expect(JSON.parse(search!)).toMatchObject({ route: '/collections/:collection_name/points/search', status: 200, method: 'POST' });
+    expect(JSON.parse(search!)).toMatchObject({
+      route: '/collections/:collection_name/points/search',
+      status: 200,
+      method: 'POST',
+    });
     expect(server.output()).not.toContain('789.012');
   });
 });

@@ -19,7 +19,14 @@ function makePayload(next: () => number, i: number): Payload {
   const r = () => next();
   if (r() < 0.9) {
     const x = r();
-    p.a = x < 0.25 ? [pick([0, 1, 2, 3, 4, 5]), pick([0, 1, 2, 3, 4, 5])] : x < 0.35 ? null : x < 0.4 ? [null, 2] : pick([0, 1, 2, 3, 4, 5]);
+    p.a =
+      x < 0.25
+        ? [pick([0, 1, 2, 3, 4, 5]), pick([0, 1, 2, 3, 4, 5])]
+        : x < 0.35
+          ? null
+          : x < 0.4
+            ? [null, 2]
+            : pick([0, 1, 2, 3, 4, 5]);
   }
   if (r() < 0.9) {
     const x = r();
@@ -69,7 +76,8 @@ function holds(cond: any, payload: Payload, id: number): boolean {
   if ('is_null' in cond) return rawValues(payload, cond.is_null.key).some((v) => v === null);
   if ('nested' in cond) {
     return flat(rawValues(payload, cond.nested.key)).some(
-      (el) => el !== null && typeof el === 'object' && !Array.isArray(el) && matches(cond.nested.filter, el as Payload, id),
+      (el) =>
+        el !== null && typeof el === 'object' && !Array.isArray(el) && matches(cond.nested.filter, el as Payload, id),
     );
   }
   if ('key' in cond) {
@@ -83,7 +91,8 @@ function holds(cond: any, payload: Payload, id: number): boolean {
     }
     if (cond.range) {
       const isDate = Object.values(cond.range).some((v) => typeof v === 'string');
-      if (isDate) return vs.some((v) => typeof v === 'string' && within(dateOf(v), cond.range, (b) => dateOf(String(b))));
+      if (isDate)
+        return vs.some((v) => typeof v === 'string' && within(dateOf(v), cond.range, (b) => dateOf(String(b))));
       return vs.some((v) => typeof v === 'number' && within(v, cond.range, Number));
     }
     return within(vs.filter((v) => v !== null).length, cond.values_count, Number);
@@ -111,11 +120,16 @@ const word = fc.constantFrom(...WORDS);
 const scalarKey = fc.constantFrom('a', 'b', 'c', 'd', 'o.x', 'o.y', 'arr[].x', 'arr.y', 'missing', 'n');
 const matchArb = fc.oneof(
   fc.record({ value: fc.oneof(intVal, word, fc.boolean()) }),
-  fc.record({ any: fc.oneof(fc.array(intVal, { minLength: 1, maxLength: 4 }), fc.array(word, { minLength: 1, maxLength: 4 })) }),
+  fc.record({
+    any: fc.oneof(fc.array(intVal, { minLength: 1, maxLength: 4 }), fc.array(word, { minLength: 1, maxLength: 4 })),
+  }),
   fc.record({ except: fc.oneof(fc.array(intVal, { maxLength: 3 }), fc.array(word, { maxLength: 3 })) }),
   fc.record({ text: fc.constantFrom('re', 'dark', 'e', 'x') }),
 );
-const smallRange = fc.record({ gt: fc.integer({ min: -1, max: 3 }), lte: fc.integer({ min: 2, max: 6 }) }, { requiredKeys: [] });
+const smallRange = fc.record(
+  { gt: fc.integer({ min: -1, max: 3 }), lte: fc.integer({ min: 2, max: 6 }) },
+  { requiredKeys: [] },
+);
 const leaf = (nested: boolean) =>
   nested
     ? // inside `nested`, keys are relative to each element of `arr` ({x, y})
@@ -127,9 +141,24 @@ const leaf = (nested: boolean) =>
     : fc.oneof(
         fc.record({ key: scalarKey, match: matchArb }),
         fc.record({ key: fc.constantFrom('a', 'o.x', 'arr[].x'), range: smallRange }),
-        fc.record({ key: fc.constant('d'), range: fc.record({ gt: fc.integer({ min: -1, max: 50 }), lte: fc.integer({ min: 50, max: 101 }) }, { requiredKeys: [] }) }),
-        fc.record({ key: fc.constant('t'), range: fc.record({ gte: fc.constantFrom(...DATES), lt: fc.constantFrom(...DATES) }, { requiredKeys: [] }) }),
-        fc.record({ key: fc.constantFrom('a', 'b', 'arr'), values_count: fc.record({ gte: fc.integer({ min: 0, max: 2 }), lt: fc.integer({ min: 1, max: 3 }) }, { requiredKeys: [] }) }),
+        fc.record({
+          key: fc.constant('d'),
+          range: fc.record(
+            { gt: fc.integer({ min: -1, max: 50 }), lte: fc.integer({ min: 50, max: 101 }) },
+            { requiredKeys: [] },
+          ),
+        }),
+        fc.record({
+          key: fc.constant('t'),
+          range: fc.record({ gte: fc.constantFrom(...DATES), lt: fc.constantFrom(...DATES) }, { requiredKeys: [] }),
+        }),
+        fc.record({
+          key: fc.constantFrom('a', 'b', 'arr'),
+          values_count: fc.record(
+            { gte: fc.integer({ min: 0, max: 2 }), lt: fc.integer({ min: 1, max: 3 }) },
+            { requiredKeys: [] },
+          ),
+        }),
         fc.record({ is_empty: fc.record({ key: scalarKey }) }),
         fc.record({ is_null: fc.record({ key: fc.constantFrom('a', 'n', 'missing') }) }),
         fc.record({ has_id: fc.array(fc.integer({ min: 0, max: N + 5 }), { minLength: 1, maxLength: 40 }) }),
@@ -143,7 +172,10 @@ const { filter: filterArb } = fc.letrec((tie) => ({
     { arbitrary: tie('nested'), weight: 1 },
   ),
   nested: fc.record({
-    nested: fc.record({ key: fc.constant('arr'), filter: fc.record({ must: fc.array(leaf(true), { minLength: 1, maxLength: 2 }) }) }),
+    nested: fc.record({
+      key: fc.constant('arr'),
+      filter: fc.record({ must: fc.array(leaf(true), { minLength: 1, maxLength: 2 }) }),
+    }),
   }),
   clause: fc.oneof(tie('condition'), fc.array(tie('condition'), { maxLength: 2 })),
   filter: fc.record(
@@ -151,7 +183,10 @@ const { filter: filterArb } = fc.letrec((tie) => ({
       must: tie('clause'),
       should: fc.oneof(tie('clause'), fc.array(tie('condition'), { minLength: 2, maxLength: 4 })),
       must_not: tie('clause'),
-      min_should: fc.record({ conditions: fc.array(tie('condition'), { minLength: 2, maxLength: 4 }), min_count: fc.integer({ min: 0, max: 2 }) }),
+      min_should: fc.record({
+        conditions: fc.array(tie('condition'), { minLength: 2, maxLength: 4 }),
+        min_count: fc.integer({ min: 0, max: 2 }),
+      }),
     },
     { requiredKeys: [], noNullPrototype: true },
   ),
@@ -184,16 +219,26 @@ it('count, scroll and search agree with the reference evaluator on random filter
       const count = await api(server.url, 'POST', '/collections/f/points/count', { filter });
       expect(count.status, count.text).toBe(200);
       expect(count.body.result.count).toBe(want.length);
-      const scroll = await api(server.url, 'POST', '/collections/f/points/scroll', { filter, limit: N, with_payload: false });
+      const scroll = await api(server.url, 'POST', '/collections/f/points/scroll', {
+        filter,
+        limit: N,
+        with_payload: false,
+      });
       expect(scroll.body.result.points.map((p: { id: number }) => p.id)).toEqual(want);
-      const search = await api(server.url, 'POST', '/collections/f/points/search', { vector: [0, 0], filter, limit: 5 });
+      const search = await api(server.url, 'POST', '/collections/f/points/search', {
+        vector: [0, 0],
+        filter,
+        limit: 5,
+      });
       expect(search.body.result.map((p: { id: number }) => p.id)).toEqual(want.slice(0, 5));
     }),
     { numRuns: 1000, seed: 20261129 },
   );
   // The generated filters must be informative: many select some but not all points.
   const partial = sizes.filter((n) => n > 0 && n < N).length;
-  console.log(`filters: ${sizes.length}, partial ${partial}, none ${sizes.filter((n) => n === 0).length}, all ${sizes.filter((n) => n === N).length}`);
+  console.log(
+    `filters: ${sizes.length}, partial ${partial}, none ${sizes.filter((n) => n === 0).length}, all ${sizes.filter((n) => n === N).length}`,
+  );
   expect(partial).toBeGreaterThan(sizes.length / 3);
 });
 

@@ -9,7 +9,11 @@ async function snapshot(url: string): Promise<unknown> {
     const info = await api(url, 'GET', `/collections/${name}`);
     const { segments_count: _s, ...rest } = info.body.result;
     // the raw text keeps 64-bit ids exact
-    const points = await api(url, 'POST', `/collections/${name}/points/scroll`, { limit: 10_000, with_payload: true, with_vector: true });
+    const points = await api(url, 'POST', `/collections/${name}/points/scroll`, {
+      limit: 10_000,
+      with_payload: true,
+      with_vector: true,
+    });
     out[name] = { info: rest, points: points.text.replace(/"time":[0-9.e-]+/, '') };
   }
   return out;
@@ -19,24 +23,49 @@ describe('persistence', () => {
   it('restores every collection, point, payload and index after a clean stop and start', async () => {
     const first = await startServer();
     const url = first.url;
-    await api(url, 'PUT', '/collections/alpha', { vectors: { size: 4, distance: 'Cosine' }, optimizers_config: { indexing_threshold: 50 } });
+    await api(url, 'PUT', '/collections/alpha', {
+      vectors: { size: 4, distance: 'Cosine' },
+      optimizers_config: { indexing_threshold: 50 },
+    });
     await api(url, 'PUT', '/collections/beta', { vectors: { size: 2, distance: 'Manhattan' } });
     const next = rng(1);
-    const points = Array.from({ length: 180 }, (_, i) => ({ id: i, vector: randomVector(next, 4), payload: { i, tag: `t${i % 7}` } }));
+    const points = Array.from({ length: 180 }, (_, i) => ({
+      id: i,
+      vector: randomVector(next, 4),
+      payload: { i, tag: `t${i % 7}` },
+    }));
     expect((await api(url, 'PUT', '/collections/alpha/points?wait=true', { points })).status).toBe(200);
-    await api(url, 'PUT', '/collections/beta/points', '{"points":[{"id":18446744073709551615,"vector":[1,2],"payload":{"big":true}},{"id":"a1b2c3d4-0000-4000-8000-000000000001","vector":[3,4]}]}');
+    await api(
+      url,
+      'PUT',
+      '/collections/beta/points',
+      '{"points":[{"id":18446744073709551615,"vector":[1,2],"payload":{"big":true}},{"id":"a1b2c3d4-0000-4000-8000-000000000001","vector":[3,4]}]}',
+    );
     await api(url, 'POST', '/collections/alpha/points/delete', { points: [3, 4, 5] });
-    await api(url, 'POST', '/collections/alpha/points/payload', { payload: { edited: 1 }, filter: { must: [{ key: 'tag', match: { value: 't1' } }] } });
+    await api(url, 'POST', '/collections/alpha/points/payload', {
+      payload: { edited: 1 },
+      filter: { must: [{ key: 'tag', match: { value: 't1' } }] },
+    });
     await api(url, 'PUT', '/collections/alpha/index', { field_name: 'tag', field_schema: 'keyword' });
-    await api(url, 'PUT', '/collections/alpha/points', { points: [{ id: 7, vector: [1, 1, 1, 1], payload: { replaced: true } }] });
+    await api(url, 'PUT', '/collections/alpha/points', {
+      points: [{ id: 7, vector: [1, 1, 1, 1], payload: { replaced: true } }],
+    });
     const before = await snapshot(url);
-    const searchBefore = await api(url, 'POST', '/collections/alpha/points/search', { vector: [1, 0, 0, 0], limit: 5, with_payload: true });
+    const searchBefore = await api(url, 'POST', '/collections/alpha/points/search', {
+      vector: [1, 0, 0, 0],
+      limit: 5,
+      with_payload: true,
+    });
     expect(await first.stop()).toBe(0);
     expect(first.output()).toContain('closed cleanly');
 
     const second = await startServer({ dataDir: first.dataDir });
     expect(await snapshot(second.url)).toEqual(before);
-    const searchAfter = await api(second.url, 'POST', '/collections/alpha/points/search', { vector: [1, 0, 0, 0], limit: 5, with_payload: true });
+    const searchAfter = await api(second.url, 'POST', '/collections/alpha/points/search', {
+      vector: [1, 0, 0, 0],
+      limit: 5,
+      with_payload: true,
+    });
     expect(searchAfter.body.result).toEqual(searchBefore.body.result);
     expect((await api(second.url, 'GET', '/collections/alpha')).body.result.points_count).toBe(177);
     expect(second.output()).toContain('recovery finished');
@@ -64,7 +93,9 @@ describe('persistence', () => {
           for (const p of points) acked.set(p.id, p.vector);
           if (b % 3 === 2) {
             const victim = ids[0]!;
-            const del = await api(server.url, 'POST', '/collections/crash/points/delete', { points: [victim] }).catch(() => null);
+            const del = await api(server.url, 'POST', '/collections/crash/points/delete', { points: [victim] }).catch(
+              () => null,
+            );
             if (del?.status !== 200) {
               uncertain.add(victim);
               return;
@@ -82,16 +113,23 @@ describe('persistence', () => {
       const restarted = await startServer({ dataDir });
       const ids = [...acked.keys()];
       for (let from = 0; from < ids.length; from += 5000) {
-        const got = await api(restarted.url, 'POST', '/collections/crash/points', { ids: ids.slice(from, from + 5000), with_vector: true });
+        const got = await api(restarted.url, 'POST', '/collections/crash/points', {
+          ids: ids.slice(from, from + 5000),
+          with_vector: true,
+        });
         const byId = new Map((got.body.result as { id: number; vector: number[] }[]).map((p) => [p.id, p.vector]));
         for (const id of ids.slice(from, from + 5000)) {
           if (uncertain.has(id)) continue;
           if (deleted.has(id)) expect(byId.has(id), `deleted ${id} is back`).toBe(false);
-          else expect(byId.get(id), `acknowledged ${id} missing`).toEqual(acked.get(id)!.map((v) => Math.fround(v) + 0)); // JSON has no -0
+          else
+            expect(byId.get(id), `acknowledged ${id} missing`).toEqual(acked.get(id)!.map((v) => Math.fround(v) + 0)); // JSON has no -0
         }
       }
       // A batch is atomic: besides the acknowledged points, only whole unacknowledged batches of 20 may appear.
-      const all = await api(restarted.url, 'POST', '/collections/crash/points/scroll', { limit: 10_000, with_payload: false });
+      const all = await api(restarted.url, 'POST', '/collections/crash/points/scroll', {
+        limit: 10_000,
+        with_payload: false,
+      });
       expect(all.body.result.next_page_offset).toBeNull();
       const extra = new Map<number, number>();
       for (const { id } of all.body.result.points as { id: number }[]) {

@@ -47,7 +47,12 @@ function reference(distance: Distance, q: number[], x: number[]): number {
 
 const higherIsBetter = (d: Distance) => d === 'Cosine' || d === 'Dot';
 
-function bruteForce(distance: Distance, q: number[], k: number, keep: (i: number) => boolean): { id: number; score: number }[] {
+function bruteForce(
+  distance: Distance,
+  q: number[],
+  k: number,
+  keep: (i: number) => boolean,
+): { id: number; score: number }[] {
   const scored: { id: number; score: number }[] = [];
   base.forEach((x, id) => {
     if (keep(id)) scored.push({ id, score: reference(distance, q, x) });
@@ -73,12 +78,20 @@ function expectSameRanking(distance: Distance, q: number[], got: Hit[], want: { 
 const OWN_FILTERS: { name: string; filter: unknown; keep: (i: number) => boolean }[] = [
   {
     name: 'tags any + must_not category',
-    filter: { must: [{ key: 'tags', match: { any: ['red', 'bulk'] } }], must_not: [{ key: 'category', match: { value: 3 } }] },
+    filter: {
+      must: [{ key: 'tags', match: { any: ['red', 'bulk'] } }],
+      must_not: [{ key: 'category', match: { value: 3 } }],
+    },
     keep: (i) => attrs.tags[i]!.some((t) => t === 'red' || t === 'bulk') && attrs.category[i] !== 3,
   },
   {
     name: 'should of ranges',
-    filter: { should: [{ key: 'price', range: { lt: 5 } }, { key: 'ts', range: { gte: 1730000000 } }] },
+    filter: {
+      should: [
+        { key: 'price', range: { lt: 5 } },
+        { key: 'ts', range: { gte: 1730000000 } },
+      ],
+    },
     keep: (i) => attrs.price[i]! < 5 || attrs.ts[i]! >= 1730000000,
   },
 ];
@@ -120,9 +133,17 @@ describe.each(DISTANCES)('%s', (distance) => {
 
   it('matches brute force without a filter (single searches)', async () => {
     for (const q of queries.slice(0, 10)) {
-      const res = await api<{ result: Hit[] }>(server.url, 'POST', `/collections/${name}/points/search`, { vector: q, limit: 10 });
+      const res = await api<{ result: Hit[] }>(server.url, 'POST', `/collections/${name}/points/search`, {
+        vector: q,
+        limit: 10,
+      });
       expect(res.status).toBe(200);
-      expectSameRanking(distance, q, res.body.result, bruteForce(distance, q, 10, () => true));
+      expectSameRanking(
+        distance,
+        q,
+        res.body.result,
+        bruteForce(distance, q, 10, () => true),
+      );
     }
   });
 
@@ -134,10 +155,14 @@ describe.each(DISTANCES)('%s', (distance) => {
       });
       expect(res.status).toBe(200);
       picked.forEach((fq, j) => {
-        const f = fq.filter as { must: { key: string; match?: { value: number }; range?: { gte: number; lt: number } }[] };
+        const f = fq.filter as {
+          must: { key: string; match?: { value: number }; range?: { gte: number; lt: number } }[];
+        };
         const keep = (i: number) =>
           f.must.every((c) =>
-            c.match ? attrs.category[i] === c.match.value : attrs.price[i]! >= c.range!.gte && attrs.price[i]! < c.range!.lt,
+            c.match
+              ? attrs.category[i] === c.match.value
+              : attrs.price[i]! >= c.range!.gte && attrs.price[i]! < c.range!.lt,
           );
         const q = queries[fq.qi % queries.length]!;
         expectSameRanking(distance, q, res.body.result[j]!, bruteForce(distance, q, 10, keep));

@@ -27,7 +27,9 @@ export function tempDir(prefix = 'strata-test-'): string {
  * Starts the real server binary on an ephemeral port and waits until /readyz answers 200 (recovery done).
  * The port is read from the server's own "listening" log line.
  */
-export async function startServer(options: { dataDir?: string; env?: Record<string, string> } = {}): Promise<RunningServer> {
+export async function startServer(
+  options: { dataDir?: string; env?: Record<string, string> } = {},
+): Promise<RunningServer> {
   const dataDir = options.dataDir ?? tempDir();
   const proc = spawn(process.execPath, [MAIN], {
     env: {
@@ -132,4 +134,3 @@ export function rng(seed: number): () => number {
 export function randomVector(next: () => number, dim: number): number[] {
   return Array.from({ length: dim }, () => Math.round((next() * 2 - 1) * 1e4) / 1e4);
 }
-

@@ -1,0 +1,65 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error compiled JavaScript without a declaration next to the test
+import { parseJson, stringifyJson } from '../../../dist/server/json.js';
+// @ts-expect-error compiled JavaScript without a declaration next to the test
+import {
+  comparePointIds,
+  decodePointId,
+  encodePointId,
+  parsePointId,
+  parsePointIdText,
+} from '../../../dist/storage/point-id.js';
+
+describe('point ids', () => {
+  it('round-trip through the SQLite encoding for every u64 and UUID', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.uuid()), (raw) => {
+        const id = parsePointId(raw);
+        expect(decodePointId(encodePointId(id))).toEqual(id);
+      }),
+    );
+  });
+
+  it('orders the encoding like Qdrant: integers ascending, then UUIDs', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        (a, b) => {
+          const sign = Math.sign(comparePointIds(parsePointId(a), parsePointId(b)));
+          expect(sign).toBe(a < b ? -1 : a > b ? 1 : 0);
+        },
+      ),
+    );
+    expect(
+      comparePointIds(parsePointId((1n << 64n) - 1n), parsePointId('00000000-0000-0000-0000-000000000000')),
+    ).toBeLessThan(0);
+  });
+
+  it('keeps safe integers as numbers and larger ones as exact bigints', () => {
+    expect(parsePointId(5)).toBe(5);
+    expect(parsePointId(9007199254740993n)).toBe(9007199254740993n);
+    expect(parsePointIdText('18446744073709551615')).toBe(18446744073709551615n);
+    expect(parsePointId('550E8400E29B41D4A716446655440000')).toBe('550e8400-e29b-41d4-a716-446655440000');
+    for (const bad of [-1, 1.5, 2 ** 64, -1n, 1n << 64n, 'x', '', null, {}, Number.NaN]) {
+      expect(() => parsePointId(bad)).toThrow(expect.objectContaining({ code: 'STRATA_ERR_POINT_ID' }));
+    }
+  });
+});
+
+describe('JSON with 64-bit integers', () => {
+  it('parses and prints integers beyond 2^53 digit for digit', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        (big, x) => {
+          const text = `{"id":${big},"x":${JSON.stringify(x)},"s":"${big}"}`;
+          const parsed = parseJson(text);
+          expect(stringifyJson(parsed)).toBe(text);
+        },
+      ),
+    );
+  });
+});
