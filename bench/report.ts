@@ -70,7 +70,7 @@ const SECTION_TITLES: Record<Row['section'], string> = {
 export function formatTable(rows: readonly Row[], cfg: BenchConfig): string {
   const naive = rows.find((r) => r.id === 'reference.naive');
   const bpq = bytesPerQuery(cfg);
-  const header = ['', 'benchmark', 'median', 'unit', `reps (${cfg.reps})`, '× naive', 'GB/s scanned', 'recall@10'];
+  const header = ['part', 'benchmark', 'median', 'unit', `reps (${cfg.reps})`, '× naive', 'GB/s scanned', 'recall@10'];
   const lines = rows.map((r) => {
     const ratio =
       r.fullScan && naive && r !== naive ? `${(r.median / naive.median).toFixed(2)}×` : r === naive ? '1×' : '';

@@ -1,4 +1,5 @@
-import type { RowPredicate } from './filter/compile.js';
+import type { Condition } from './filter/condition.js';
+import { compileRowPredicate } from './filter/row-predicate.js';
 import type { Metric } from './metric.js';
 import { isTombstoned, type SegmentView } from './segment-layout.js';
 import { TopK } from './top-k.js';
@@ -8,7 +9,7 @@ export interface FlatQuery {
   readonly vector: Float32Array;
   /** Results wanted (limit + offset). */
   readonly k: number;
-  readonly filter: RowPredicate | null;
+  readonly filter: Condition | null;
   /** Qdrant semantics: minimum score for similarities, maximum distance for distances. */
   readonly scoreThreshold: number | null;
 }
@@ -28,13 +29,14 @@ const SLOT_STRIDE = 2 ** 32;
  */
 export function flatSearch(segments: readonly SegmentView[], query: FlatQuery, metric: Metric): Hits {
   const top = new TopK(query.k, metric.higherIsBetter);
-  const { vector, filter } = query;
+  const { vector } = query;
   segments.forEach((segment, slot) => {
     const { dim, count, vectors, tombstones, uid } = segment;
     if (dim !== vector.length) throw new RangeError(`query has ${vector.length} dimensions, segment ${uid} has ${dim}`);
+    const passes = query.filter === null ? null : compileRowPredicate(query.filter, segment);
     for (let row = 0; row < count; row++) {
       if (isTombstoned(tombstones, row)) continue;
-      if (filter !== null && !filter(segment.payload(row), uid, row)) continue;
+      if (passes !== null && !passes(row)) continue;
       top.push(slot * SLOT_STRIDE + row, metric.raw(vector, 0, vectors, row * dim, dim));
     }
   });

@@ -9,6 +9,8 @@
  * - payloadOffsets: u32[capacity + 1], byte range of row i is [offsets[i], offsets[i + 1])
  * - payloadBytes:   UTF-8 JSON of each row's payload, back to back
  */
+import type { ColumnHandle } from './column.js';
+
 export interface SegmentHandle {
   /** Unique in this process; lets workers cache decoded payloads per segment. */
   readonly uid: number;
@@ -19,6 +21,8 @@ export interface SegmentHandle {
   readonly tombstones: SharedArrayBuffer;
   readonly payloadOffsets: SharedArrayBuffer;
   readonly payloadBytes: SharedArrayBuffer;
+  /** Typed columns of the collection's indexed payload fields (column.ts). */
+  readonly columns: readonly ColumnHandle[];
 }
 
 /** What a search loop reads: typed views plus a payload accessor (decoding is the caller's business). */
@@ -28,6 +32,7 @@ export interface SegmentView {
   readonly count: number;
   readonly vectors: Float32Array;
   readonly tombstones: Uint32Array;
+  readonly columns?: readonly ColumnHandle[];
   payload(offset: number): unknown;
 }
 

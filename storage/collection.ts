@@ -1,4 +1,4 @@
-import { type Condition, type Distance, prepareVector } from '../index-engine/index.js';
+import { type ColumnKind, type Condition, type Distance, parseKey, prepareVector } from '../index-engine/index.js';
 import type { ScanHits } from '../workers/protocol.js';
 import type { Catalog } from './catalog.js';
 import { StrataError } from './errors.js';
@@ -17,6 +17,19 @@ import type {
 } from './types.js';
 
 const encoder = new TextEncoder();
+
+/** How each payload index type is kept as a typed column (index-engine/column.ts). */
+const COLUMN_KIND: Readonly<Record<PayloadFieldSchema, ColumnKind>> = {
+  keyword: 'keyword',
+  uuid: 'keyword',
+  integer: 'number',
+  float: 'number',
+  bool: 'bool',
+  datetime: 'datetime',
+};
+
+/** Code of a filter literal missing from the keyword dictionary: it matches no row's cell. */
+const UNKNOWN_KEYWORD = -2;
 
 export interface RowRef {
   readonly segment: Segment;
@@ -46,6 +59,16 @@ export class Collection {
   readonly payloadIndexes = new Map<string, PayloadFieldSchema>();
   readonly segments: Segment[] = [];
   private readonly rows = new Map<string, RowRef>();
+  /** Dictionary of keyword column codes, shared by all segments of this collection. */
+  private readonly keywordCodes = new Map<string, number>();
+  private readonly codeOf = (s: string): number => {
+    let code = this.keywordCodes.get(s);
+    if (code === undefined) {
+      code = this.keywordCodes.size;
+      this.keywordCodes.set(s, code);
+    }
+    return code;
+  };
   private readonly catalog: Catalog;
   private readonly scanRunner: ScanRunner;
   private writes: Promise<unknown> = Promise.resolve();
@@ -116,11 +139,13 @@ export class Collection {
     if (growing === undefined || !growing.canAppend(bytes.byteLength)) {
       if (growing) growing.frozen = true;
       growing = new Segment(this.dim, this.config.optimizer_config.indexing_threshold);
+      for (const [field, schema] of this.payloadIndexes)
+        growing.addColumn(parseKey(field), COLUMN_KIND[schema], this.codeOf);
       this.segments.push(growing);
     }
     const key = pointIdKey(id);
     const old = this.rows.get(key);
-    const offset = growing.append(id, vector, bytes);
+    const offset = growing.append(id, vector, bytes, () => JSON.parse(payloadJson), this.codeOf);
     old?.segment.tombstone(old.offset);
     this.rows.set(key, { segment: growing, offset });
   }
@@ -182,10 +207,15 @@ export class Collection {
     });
   }
 
+  /** Records the index, then builds the field's typed column in every segment (a replaced index is rebuilt). */
   putPayloadIndex(field: string, schema: PayloadFieldSchema): Promise<void> {
+    const path = parseKey(field);
+    if (path.length === 0)
+      throw new StrataError('STRATA_ERR_VALIDATION', [`field_name ${JSON.stringify(field)} has no key`]);
     return this.serialize(() => {
       this.catalog.putPayloadIndex(this.id, field, schema);
       this.payloadIndexes.set(field, schema);
+      for (const segment of this.segments) segment.addColumn(path, COLUMN_KIND[schema], this.codeOf);
     });
   }
 
@@ -195,16 +225,32 @@ export class Collection {
         throw new StrataError('STRATA_ERR_PAYLOAD_INDEX_NOT_FOUND', [field]);
       }
       this.payloadIndexes.delete(field);
+      for (const segment of this.segments) segment.dropColumn(parseKey(field).join('.'));
     });
   }
 
   // ---- reads --------------------------------------------------------------------------------------------
 
   resolveFilter(filter: FilterJson): Condition {
-    return resolveFilter(filter, (id) => {
-      const row = this.locate(id);
-      return row && { uid: row.segment.uid, offset: row.offset };
+    return resolveFilter(filter, {
+      locate: (id) => {
+        const row = this.locate(id);
+        return row && { uid: row.segment.uid, offset: row.offset };
+      },
+      keywordCodes: (path, values) => {
+        if (!this.isKeywordColumn(path.join('.'))) return undefined;
+        return values.map((v) =>
+          typeof v === 'string' ? (this.keywordCodes.get(v) ?? UNKNOWN_KEYWORD) : UNKNOWN_KEYWORD,
+        );
+      },
     });
+  }
+
+  private isKeywordColumn(path: string): boolean {
+    for (const [field, schema] of this.payloadIndexes) {
+      if (COLUMN_KIND[schema] === 'keyword' && parseKey(field).join('.') === path) return true;
+    }
+    return false;
   }
 
   /** Segments worth sending to a worker. */

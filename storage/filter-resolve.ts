@@ -1,4 +1,4 @@
-import { type Condition, parseDatetime, parseKey, type RangeBounds } from '../index-engine/index.js';
+import { type Condition, parseDatetime, parseKey, type RangeBounds, type Scalar } from '../index-engine/index.js';
 import { StrataError } from './errors.js';
 import type { ConditionJson, FieldConditionJson, FilterJson, Many, RangeJson } from './filter-json.js';
 import { type PointId, parsePointId } from './point-id.js';
@@ -7,17 +7,21 @@ import { type PointId, parsePointId } from './point-id.js';
 export const MAX_FILTER_DEPTH = 32;
 export const MAX_FILTER_CONDITIONS = 1024;
 
-export type LocatePoint = (id: PointId) => { uid: number; offset: number } | undefined;
+/** What resolution needs from the collection: where a point id lives, and keyword dictionary codes. */
+export interface FilterContext {
+  readonly locate: (id: PointId) => { uid: number; offset: number } | undefined;
+  /** Codes for `match` values on a field kept as a keyword column, else undefined. */
+  readonly keywordCodes: (path: readonly string[], values: readonly Scalar[]) => number[] | undefined;
+}
 
-interface Context {
-  readonly locate: LocatePoint;
+interface Context extends FilterContext {
   conditions: number;
   readonly inNested: boolean;
 }
 
 /** Qdrant filter JSON → engine Condition. Throws STRATA_ERR_FILTER / STRATA_ERR_POINT_ID on bad input. */
-export function resolveFilter(filter: FilterJson, locate: LocatePoint): Condition {
-  return resolveClauses(filter, { locate, conditions: 0, inNested: false }, 1);
+export function resolveFilter(filter: FilterJson, context: FilterContext): Condition {
+  return resolveClauses(filter, { ...context, conditions: 0, inNested: false }, 1);
 }
 
 function list<T>(value: Many<T> | null | undefined): readonly T[] {
@@ -74,13 +78,18 @@ function resolveCondition(c: ConditionJson, ctx: Context, depth: number): Condit
   return resolveClauses(c, ctx, depth);
 }
 
-function resolveField(c: FieldConditionJson, _ctx: Context): Condition {
+function resolveField(c: FieldConditionJson, ctx: Context): Condition {
   const path = key(c.key);
   const parts: Condition[] = [];
+  const match = (values: readonly Scalar[]): Condition => {
+    // inside `nested`, keys are relative to array elements, which have no columns
+    const keywordCodes = ctx.inNested ? undefined : ctx.keywordCodes(path, values);
+    return keywordCodes === undefined ? { kind: 'match', path, values } : { kind: 'match', path, values, keywordCodes };
+  };
   if (c.match !== undefined) {
     const m = c.match;
-    if ('value' in m) parts.push({ kind: 'match', path, values: [m.value] });
-    else if ('any' in m) parts.push({ kind: 'match', path, values: m.any });
+    if ('value' in m) parts.push(match([m.value]));
+    else if ('any' in m) parts.push(match(m.any));
     else if ('except' in m) parts.push({ kind: 'except', path, values: m.except });
     else parts.push({ kind: 'text', path, text: m.text });
   }

@@ -1,4 +1,9 @@
 import {
+  type ColumnHandle,
+  type ColumnKind,
+  columnBytes,
+  columnCell,
+  columnView,
   decodePayload,
   isTombstoned,
   type SegmentHandle,
@@ -34,6 +39,11 @@ export class Segment {
   private readonly vectors: Float32Array;
   private readonly tombstones: Uint32Array;
   private readonly payloadOffsets: Uint32Array;
+  /** Typed columns of indexed payload fields, by normalized path. */
+  private readonly columns = new Map<
+    string,
+    { handle: ColumnHandle; path: string[]; cells: Float64Array | Int32Array }
+  >();
   private payloadEnd = 0;
   private rows = 0;
   private deleted = 0;
@@ -67,8 +77,33 @@ export class Segment {
     return !this.frozen && this.rows < this.capacity && this.payloadEnd + payloadBytes <= SEGMENT_PAYLOAD_BYTES;
   }
 
+  /**
+   * Adds a typed column for an indexed field and fills it from the rows already here. `codeOf` gives
+   * keyword dictionary codes (the dictionary belongs to the collection).
+   */
+  addColumn(path: readonly string[], kind: ColumnKind, codeOf: (s: string) => number): void {
+    const handle: ColumnHandle = {
+      path: path.join('.'),
+      kind,
+      data: new SharedArrayBuffer(columnBytes(kind, this.capacity)),
+    };
+    const cells = columnView(handle);
+    for (let row = 0; row < this.rows; row++) cells[row] = columnCell(kind, this.payload(row), path, codeOf);
+    this.columns.set(handle.path, { handle, path: [...path], cells });
+  }
+
+  dropColumn(path: string): void {
+    this.columns.delete(path);
+  }
+
   /** Appends a row and returns its offset. The vector must be prepared (normalized for Cosine). */
-  append(id: PointId, vector: Float32Array, payloadJson: Uint8Array): number {
+  append(
+    id: PointId,
+    vector: Float32Array,
+    payloadJson: Uint8Array,
+    payload: () => unknown,
+    codeOf: (s: string) => number,
+  ): number {
     if (!this.canAppend(payloadJson.byteLength)) throw new RangeError(`segment ${this.uid} is full`);
     const row = this.rows;
     const rowBytes = this.dim * 4;
@@ -78,6 +113,12 @@ export class Segment {
     new Uint8Array(this.payloadBytesBuf).set(payloadJson, this.payloadEnd);
     this.payloadEnd += payloadJson.byteLength;
     this.payloadOffsets[row + 1] = this.payloadEnd;
+    if (this.columns.size > 0) {
+      const value = payload();
+      for (const column of this.columns.values()) {
+        column.cells[row] = columnCell(column.handle.kind, value, column.path, codeOf);
+      }
+    }
     this.ids.push(id);
     // Publish last: a task dispatched from now on may read this row.
     this.rows = row + 1;
@@ -104,6 +145,7 @@ export class Segment {
       tombstones: this.tombstonesBuf,
       payloadOffsets: this.payloadOffsetsBuf,
       payloadBytes: this.payloadBytesBuf,
+      columns: [...this.columns.values()].map((c) => c.handle),
     };
   }
 

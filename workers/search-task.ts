@@ -3,7 +3,7 @@
  * Never throws across the thread boundary: every outcome is an Envelope.
  */
 import {
-  compileFilter,
+  compileRowPredicate,
   flatSearch,
   isTombstoned,
   METRICS,
@@ -21,6 +21,7 @@ function view(handle: SegmentHandle): SegmentView {
     count: handle.count,
     vectors: new Float32Array(handle.vectors, 0, handle.count * handle.dim),
     tombstones: new Uint32Array(handle.tombstones),
+    columns: handle.columns,
     payload: payloadReader(handle),
   };
 }
@@ -34,7 +35,7 @@ function search(task: SearchTask): QueryHits[] {
       {
         vector: q.vector,
         k: q.k,
-        filter: q.filter === null ? null : compileFilter(q.filter),
+        filter: q.filter,
         scoreThreshold: q.scoreThreshold,
       },
       metric,
@@ -48,14 +49,14 @@ function search(task: SearchTask): QueryHits[] {
 }
 
 function scan(task: ScanTask): ScanHits {
-  const predicate = compileFilter(task.filter);
   const uids: number[] = [];
   const offsets: number[] = [];
   let count = 0;
   for (const handle of task.segments) {
     const segment = view(handle);
+    const passes = compileRowPredicate(task.filter, segment);
     for (let row = 0; row < segment.count; row++) {
-      if (isTombstoned(segment.tombstones, row) || !predicate(segment.payload(row), segment.uid, row)) continue;
+      if (isTombstoned(segment.tombstones, row) || !passes(row)) continue;
       count++;
       if (!task.countOnly) {
         uids.push(segment.uid);

@@ -1,10 +1,14 @@
 import type { Condition, RangeBounds, Scalar } from './condition.js';
+import { parseDatetime } from './datetime.js';
 import { flatValues, lookup } from './payload-path.js';
 
-/** A compiled filter: does the row (its payload, segment uid and offset) satisfy the condition? */
-export type RowPredicate = (payload: unknown, segmentUid: number, offset: number) => boolean;
+/**
+ * A condition compiled over a payload object: does this payload (of row `offset` in segment `segmentUid`)
+ * satisfy it? Used for whole rows and, inside `nested`, for the elements of an array.
+ */
+export type PayloadPredicate = (payload: unknown, segmentUid: number, offset: number) => boolean;
 
-function inBounds(x: number, b: RangeBounds): boolean {
+export function inBounds(x: number, b: RangeBounds): boolean {
   return (
     (b.gt === undefined || x > b.gt) &&
     (b.gte === undefined || x >= b.gte) &&
@@ -13,38 +17,30 @@ function inBounds(x: number, b: RangeBounds): boolean {
   );
 }
 
-/** Epoch milliseconds of an RFC 3339 string, or NaN. Plain dates count as midnight UTC. */
-export function parseDatetime(value: string): number {
-  if (!/^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$/.test(value)) return Number.NaN;
-  const hasZone = /([Zz]|[+-]\d{2}:?\d{2})$/.test(value) && value.length > 10;
-  const iso = value.replace(' ', 'T');
-  return Date.parse(hasZone || value.length === 10 ? iso : `${iso}Z`);
-}
-
 function nonNull(values: unknown[]): unknown[] {
   return values.filter((v) => v !== null && v !== undefined);
 }
 
-export function compileFilter(condition: Condition): RowPredicate {
+export function compilePayloadPredicate(condition: Condition): PayloadPredicate {
   switch (condition.kind) {
     case 'const': {
       const value = condition.value;
       return () => value;
     }
     case 'and': {
-      const parts = condition.items.map(compileFilter);
+      const parts = condition.items.map(compilePayloadPredicate);
       return (p, u, o) => parts.every((f) => f(p, u, o));
     }
     case 'or': {
-      const parts = condition.items.map(compileFilter);
+      const parts = condition.items.map(compilePayloadPredicate);
       return (p, u, o) => parts.some((f) => f(p, u, o));
     }
     case 'not': {
-      const inner = compileFilter(condition.item);
+      const inner = compilePayloadPredicate(condition.item);
       return (p, u, o) => !inner(p, u, o);
     }
     case 'min_should': {
-      const parts = condition.items.map(compileFilter);
+      const parts = condition.items.map(compilePayloadPredicate);
       const min = condition.min;
       return (p, u, o) => {
         let hits = 0;
@@ -99,7 +95,7 @@ export function compileFilter(condition: Condition): RowPredicate {
     }
     case 'nested': {
       const { path } = condition;
-      const inner = compileFilter(condition.filter);
+      const inner = compilePayloadPredicate(condition.filter);
       // Each element of the array at `path` must satisfy the whole inner filter on its own.
       return (p, u, o) =>
         flatValues(lookup(p, path)).some((el) => el !== null && typeof el === 'object' && inner(el, u, o));

@@ -16,7 +16,13 @@ export type Condition =
   | { readonly kind: 'or'; readonly items: readonly Condition[] }
   | { readonly kind: 'not'; readonly item: Condition }
   | { readonly kind: 'min_should'; readonly items: readonly Condition[]; readonly min: number }
-  | { readonly kind: 'match'; readonly path: readonly string[]; readonly values: readonly Scalar[] }
+  | {
+      readonly kind: 'match';
+      readonly path: readonly string[];
+      readonly values: readonly Scalar[];
+      /** Dictionary codes of the string values, when the field has a keyword column (-2: not in the dictionary). */
+      readonly keywordCodes?: readonly number[];
+    }
   | { readonly kind: 'except'; readonly path: readonly string[]; readonly values: readonly Scalar[] }
   | { readonly kind: 'text'; readonly path: readonly string[]; readonly text: string }
   | {

@@ -192,6 +192,17 @@ const { filter: filterArb } = fc.letrec((tie) => ({
   ),
 }));
 
+const INDEXES = [
+  ['a', 'integer'],
+  ['b', 'keyword'],
+  ['c', 'bool'],
+  ['d', 'float'],
+  ['t', 'datetime'],
+  ['o.x', 'integer'],
+  ['o.y', 'keyword'],
+  ['arr[].x', 'integer'],
+] as const;
+
 let server: RunningServer;
 const sizes: number[] = [];
 const payloads: Payload[] = [];
@@ -200,10 +211,17 @@ beforeAll(async () => {
   server = await startServer();
   const next = rng(7);
   for (let i = 0; i < N; i++) payloads.push(makePayload(next, i));
-  await api(server.url, 'PUT', '/collections/f', { vectors: { size: 2, distance: 'Euclid' } });
-  // Two upserts so the points span more than one segment write, and one payload edit (a re-appended row).
+  // Small segments (50 rows) so filters cross segment boundaries. Payload indexes (typed columns) are created
+  // between the two upserts, so columns are both backfilled and filled on append; filters must answer the same.
+  await api(server.url, 'PUT', '/collections/f', {
+    vectors: { size: 2, distance: 'Euclid' },
+    optimizers_config: { indexing_threshold: 50 },
+  });
   const points = payloads.map((payload, id) => ({ id, vector: [id, 0], payload }));
   expect((await api(server.url, 'PUT', '/collections/f/points', { points: points.slice(0, 90) })).status).toBe(200);
+  for (const [field_name, field_schema] of INDEXES) {
+    expect((await api(server.url, 'PUT', '/collections/f/index', { field_name, field_schema })).status).toBe(200);
+  }
   expect((await api(server.url, 'PUT', '/collections/f/points', { points: points.slice(90) })).status).toBe(200);
 });
 

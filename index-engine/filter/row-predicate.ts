@@ -1,0 +1,97 @@
+import { type ColumnHandle, columnView } from '../column.js';
+import type { SegmentView } from '../segment-layout.js';
+import { compilePayloadPredicate, inBounds } from './compile.js';
+import type { Condition } from './condition.js';
+
+/** A filter bound to one segment: does row `offset` pass? */
+export type RowPredicate = (offset: number) => boolean;
+
+/**
+ * Compiles a condition for one segment. `match` and `range` on a field with a typed column read the column and
+ * touch the payload only for rows whose cell is absent (missing, several values, another type); every other
+ * condition reads the row's payload, decoded lazily and at most once per row.
+ */
+export function compileRowPredicate(condition: Condition, segment: SegmentView): RowPredicate {
+  const columns = new Map((segment.columns ?? []).map((c) => [c.path, c]));
+  let cachedOffset = -1;
+  let cachedPayload: unknown;
+  const payloadOf = (offset: number): unknown => {
+    if (offset !== cachedOffset) {
+      cachedPayload = segment.payload(offset);
+      cachedOffset = offset;
+    }
+    return cachedPayload;
+  };
+  const compile = (c: Condition): RowPredicate => {
+    switch (c.kind) {
+      case 'and': {
+        const parts = c.items.map(compile);
+        return (o) => parts.every((f) => f(o));
+      }
+      case 'or': {
+        const parts = c.items.map(compile);
+        return (o) => parts.some((f) => f(o));
+      }
+      case 'not': {
+        const inner = compile(c.item);
+        return (o) => !inner(o);
+      }
+      case 'min_should': {
+        const parts = c.items.map(compile);
+        return (o) => {
+          let hits = 0;
+          for (const f of parts) if (f(o) && ++hits >= c.min) return true;
+          return hits >= c.min;
+        };
+      }
+      case 'match':
+      case 'range': {
+        const column = columns.get(c.path.join('.'));
+        const viaColumn = column && columnTest(c, column);
+        if (viaColumn) return withFallback(viaColumn, column, fallback(c));
+        return fallback(c);
+      }
+      default:
+        return fallback(c);
+    }
+  };
+  const fallback = (c: Condition): RowPredicate => {
+    const test = compilePayloadPredicate(c);
+    const uid = segment.uid;
+    return (o) => test(payloadOf(o), uid, o);
+  };
+  return compile(condition);
+}
+
+/** A test over a present cell, or undefined when this column cannot answer this condition. */
+function columnTest(c: Condition, column: ColumnHandle): ((cell: number) => boolean) | undefined {
+  if (c.kind === 'match') {
+    if (column.kind === 'keyword') {
+      if (c.keywordCodes === undefined) return undefined;
+      const codes = new Set(c.keywordCodes);
+      return (cell) => codes.has(cell);
+    }
+    const wanted = new Set<number>();
+    for (const v of c.values) {
+      if (column.kind === 'number' && typeof v === 'number') wanted.add(v);
+      if (column.kind === 'bool' && typeof v === 'boolean') wanted.add(Number(v));
+    }
+    if (column.kind === 'datetime') return undefined;
+    return (cell) => wanted.has(cell);
+  }
+  if (c.kind === 'range') {
+    if (c.datetime ? column.kind !== 'datetime' : column.kind !== 'number') return undefined;
+    const bounds = c.bounds;
+    return (cell) => inBounds(cell, bounds);
+  }
+  return undefined;
+}
+
+function withFallback(test: (cell: number) => boolean, column: ColumnHandle, fallback: RowPredicate): RowPredicate {
+  const cells = columnView(column);
+  if (column.kind === 'keyword') return (o) => (cells[o]! >= 0 ? test(cells[o]!) : fallback(o));
+  return (o) => {
+    const cell = cells[o]!;
+    return Number.isNaN(cell) ? fallback(o) : test(cell);
+  };
+}
