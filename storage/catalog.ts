@@ -55,8 +55,11 @@ export class Catalog {
         'UPDATE points SET payload = ? WHERE collection_id = ? AND pid = ?',
       ),
       deletePoint: db.prepare<[number, Buffer]>('DELETE FROM points WHERE collection_id = ? AND pid = ?'),
-      pointsOf: db.prepare<[number], PointRow>(
-        'SELECT pid, vector, payload FROM points WHERE collection_id = ? ORDER BY pid',
+      firstPoints: db.prepare<[number, number], PointRow>(
+        'SELECT pid, vector, payload FROM points WHERE collection_id = ? ORDER BY pid LIMIT ?',
+      ),
+      pointsAfter: db.prepare<[number, Buffer, number], PointRow>(
+        'SELECT pid, vector, payload FROM points WHERE collection_id = ? AND pid > ? ORDER BY pid LIMIT ?',
       ),
       scrollFirst: db.prepare<[number, number], { pid: Buffer }>(
         'SELECT pid FROM points WHERE collection_id = ? ORDER BY pid LIMIT ?',
@@ -126,9 +129,11 @@ export class Catalog {
     })();
   }
 
-  /** Streams a collection's points in id order (recovery). */
-  iteratePoints(collectionId: number): IterableIterator<PointRow> {
-    return this.stmts.pointsOf.iterate(collectionId);
+  /** One page of a collection's points in id order, after `after` (recovery reads in pages to stay responsive). */
+  pointsPage(collectionId: number, after: Buffer | null, limit: number): PointRow[] {
+    return after === null
+      ? this.stmts.firstPoints.all(collectionId, limit)
+      : this.stmts.pointsAfter.all(collectionId, after, limit);
   }
 
   /** Point ids in id order, from `from` (inclusive) on: scroll pages without a filter. */

@@ -13,6 +13,8 @@ import type { Segment } from './segment.js';
 import type { CollectionConfig, CreateCollectionInput, PayloadFieldSchema, ScoredPoint, SearchInput } from './types.js';
 
 export const COLLECTION_NAME_RE = /^[A-Za-z0-9_-]{1,128}$/;
+/** Points read per catalog page during recovery; the event loop runs between pages. */
+const RECOVERY_PAGE = 2000;
 /** Seconds a client is told to wait when the search queue is full. */
 export const RETRY_AFTER_SECONDS = 1;
 
@@ -52,14 +54,19 @@ export class Database {
         collection.payloadIndexes.set(index.field, index.field_schema as PayloadFieldSchema);
       }
       let n = 0;
-      const rows: { pid: Buffer; vector: Buffer; payload: string }[] = [];
-      for (const point of this.catalog.iteratePoints(row.id)) rows.push(point);
-      for (const point of rows) {
-        const vector = new Float32Array(
-          point.vector.buffer.slice(point.vector.byteOffset, point.vector.byteOffset + point.vector.byteLength),
-        );
-        collection.applyUpsert(decodePointId(point.pid), vector, point.payload);
-        if (++n % 5000 === 0) await new Promise((resolve) => setImmediate(resolve));
+      let after: Buffer | null = null;
+      for (;;) {
+        const page = this.catalog.pointsPage(row.id, after, RECOVERY_PAGE);
+        for (const point of page) {
+          const bytes = point.vector;
+          const vector = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+          collection.applyUpsert(decodePointId(point.pid), vector, point.payload);
+        }
+        n += page.length;
+        if (page.length < RECOVERY_PAGE) break;
+        after = page.at(-1)!.pid;
+        // let health probes and 503s for other requests through between pages
+        await new Promise((resolve) => setImmediate(resolve));
       }
       this.collections.set(row.name, collection);
       this.options.onRecovered?.(row.name, n, Date.now() - started);

@@ -72,6 +72,40 @@ describe('persistence', () => {
     await second.stop();
   });
 
+  it('answers health probes during recovery, and 503 (not ready) elsewhere until recovery has finished', async () => {
+    const first = await startServer();
+    await api(first.url, 'PUT', '/collections/big', { vectors: { size: 64, distance: 'Dot' } });
+    const next = rng(5);
+    for (let b = 0; b < 40; b++) {
+      const points = Array.from({ length: 1000 }, (_, i) => ({
+        id: b * 1000 + i,
+        vector: randomVector(next, 64),
+        payload: { b },
+      }));
+      expect((await api(first.url, 'PUT', '/collections/big/points', { points })).status).toBe(200);
+    }
+    await first.stop();
+    const second = await startServer({ dataDir: first.dataDir, waitReady: false });
+    const seen: string[] = [];
+    for (;;) {
+      const [health, ready, list] = await Promise.all([
+        api(second.url, 'GET', '/healthz'),
+        api(second.url, 'GET', '/readyz'),
+        api(second.url, 'GET', '/collections'),
+      ]);
+      expect(health.status).toBe(200);
+      if (ready.status === 200) break;
+      expect(ready.status).toBe(503);
+      expect(list.status).toBe(503);
+      expect(list.body.status.code).toBe('STRATA_ERR_NOT_READY');
+      expect(list.headers.get('retry-after')).toBe('1');
+      seen.push('not ready');
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    expect((await api(second.url, 'POST', '/collections/big/points/count', {})).body.result.count).toBe(40_000);
+    await second.stop();
+  });
+
   it('loses no acknowledged write when killed with SIGKILL right after acknowledging', async () => {
     const dataDir = tempDir();
     const acked = new Map<number, number[]>(); // id -> vector of the last acknowledged upsert
@@ -126,13 +160,18 @@ describe('persistence', () => {
         }
       }
       // A batch is atomic: besides the acknowledged points, only whole unacknowledged batches of 20 may appear.
-      const all = await api(restarted.url, 'POST', '/collections/crash/points/scroll', {
-        limit: 10_000,
-        with_payload: false,
-      });
-      expect(all.body.result.next_page_offset).toBeNull();
+      const stored: { id: number }[] = [];
+      for (let offset: number | null = 0; offset !== null; ) {
+        const page = await api(restarted.url, 'POST', '/collections/crash/points/scroll', {
+          limit: 10_000,
+          offset,
+          with_payload: false,
+        });
+        stored.push(...page.body.result.points);
+        offset = page.body.result.next_page_offset;
+      }
       const extra = new Map<number, number>();
-      for (const { id } of all.body.result.points as { id: number }[]) {
+      for (const { id } of stored) {
         if (acked.has(id)) continue;
         const batch = Math.floor(id / 20);
         extra.set(batch, (extra.get(batch) ?? 0) + 1);
