@@ -51,6 +51,15 @@ export function compileRowPredicate(condition: Condition, segment: SegmentView):
         if (viaColumn) return withFallback(viaColumn, column, fallback(c));
         return fallback(c);
       }
+      case 'has_id': {
+        // ids need no payload
+        const rows = c.rows.get(segment.uid);
+        return (o) => rows?.has(o) === true;
+      }
+      case 'const': {
+        const value = c.value;
+        return () => value;
+      }
       default:
         return fallback(c);
     }
