@@ -55,7 +55,8 @@ export async function buildApp(
   app.setValidatorCompiler(typeboxValidatorCompiler(SHARED_SCHEMAS));
   // Response schemas document the API; bodies are written by one serializer that keeps 64-bit ids exact.
   app.setSerializerCompiler(() => stringifyJson);
-  app.removeContentTypeParser(['application/json']);
+  // JSON only: any other content type is answered 415.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     try {
       done(null, (body as string).length === 0 ? undefined : parseJson(body as string));
@@ -65,6 +66,11 @@ export async function buildApp(
         undefined,
       );
     }
+  });
+  // A POST or PUT without a body is an empty object: `count` and `scroll` need nothing else, and routes with
+  // required fields say which one is missing.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && (request.method === 'POST' || request.method === 'PUT')) request.body = {};
   });
   await app.register(errorHandler, { bodyLimit });
   await app.register(requestLog);

@@ -8,6 +8,7 @@ import { Collection } from './collection.js';
 import { buildCollectionConfig } from './collection-config.js';
 import { ERRORS, type ErrorCode, StrataError } from './errors.js';
 import { decodePointId } from './point-id.js';
+import { type QueryInput, queryCollection } from './query.js';
 import { chunk, searchCollection } from './search.js';
 import type { Segment } from './segment.js';
 import type { CollectionConfig, CreateCollectionInput, PayloadFieldSchema, ScoredPoint, SearchInput } from './types.js';
@@ -124,6 +125,11 @@ export class Database {
   /** Exact filtered k-NN for a batch of searches on one collection. */
   search(collection: Collection, inputs: readonly SearchInput[]): Promise<ScoredPoint[][]> {
     return searchCollection(collection, inputs, (segments, queries) => this.runSearch(segments, queries, collection));
+  }
+
+  /** Qdrant's universal query form (vector, point id or none) for a batch on one collection. */
+  query(collection: Collection, inputs: readonly QueryInput[]): Promise<ScoredPoint[][]> {
+    return queryCollection(collection, inputs, (searches) => this.search(collection, searches));
   }
 
   /** Runs searches on the pool: queries split across workers, segments split when queries are few. */

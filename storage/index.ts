@@ -6,6 +6,7 @@ export type { FilterJson } from './filter-json.js';
 export { MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH } from './filter-resolve.js';
 export { deletePayloadKeys, MAX_PAYLOAD_BYTES } from './payload.js';
 export { type PointId, parsePointId, parsePointIdText } from './point-id.js';
+export { DEFAULT_QUERY_LIMIT, type QueryInput } from './query.js';
 export { scrollCollection } from './scroll.js';
 export { MAX_SEARCH_RESULTS } from './search.js';
 export type * from './types.js';

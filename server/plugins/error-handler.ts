@@ -59,7 +59,9 @@ export default fp(
   async (app: FastifyInstance, opts: { bodyLimit: number }) => {
     app.setErrorHandler((error: FastifyError, request, reply) => {
       const strata = toStrataError(error, opts.bodyLimit);
-      if (STATUS_BY_KIND[strata.kind] >= 500) request.log.error({ err: error, code: strata.code }, 'request failed');
+      // Failures are errors with a stack; shedding load (503) is expected under pressure and stays one line.
+      if (strata.kind === 'internal') request.log.error({ err: error, code: strata.code }, 'request failed');
+      else if (strata.kind === 'unavailable') request.log.warn({ code: strata.code, reason: strata.message }, 'request shed');
       else request.log.info({ code: strata.code, reason: strata.message }, 'request rejected');
       return sendError(reply, strata);
     });

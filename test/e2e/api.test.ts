@@ -201,6 +201,12 @@ describe('points', () => {
     expect(filtered.body.result.points).toHaveLength(1);
   });
 
+  it('treats a missing body as {} for count and scroll', async () => {
+    const res = await fetch(`${server.url}/collections/p/points/count`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { result: { count: number } }).result.count).toBe(6);
+  });
+
   it('counts with a filter and deletes by ids and by filter', async () => {
     expect(
       (await call('POST', '/collections/p/points/count', { filter: { must: [{ has_id: [1, 10, 77] }] } })).body.result
@@ -269,6 +275,13 @@ describe('search and query', () => {
     });
     expect(qb.body.result.map((r: { points: { id: number }[] }) => r.points.map((p) => p.id))).toEqual([[0], [4]]);
     expect(qb.body.result[1].points[0].payload).toEqual({ even: true, i: 4 });
+    const paged = await call('POST', '/collections/s/points/query', { query: 3, limit: 2, offset: 1 });
+    expect(paged.body.result.points.map((r: { id: number }) => r.id)).toEqual([4, 1]);
+    const scrolled = await call('POST', '/collections/s/points/query', { limit: 2, offset: 3 });
+    expect(scrolled.body.result.points.map((r: { id: number; score: number }) => [r.id, r.score])).toEqual([
+      [3, 0],
+      [4, 0],
+    ]);
     const missing = await call('POST', '/collections/s/points/query', { query: 999, limit: 1 });
     expect(missing.status).toBe(404);
   });

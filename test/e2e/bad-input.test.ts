@@ -311,6 +311,12 @@ describe('bodies', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     expect(res.status).toBe(415);
+    const text = await fetch(`${server.url}/collections/good/points/count`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(text.status).toBe(415);
     expect(((await res.json()) as { status: { code: string } }).status.code).toBe('STRATA_ERR_UNSUPPORTED_MEDIA_TYPE');
     expect(await state()).toBe(before);
   });
