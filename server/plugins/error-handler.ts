@@ -61,7 +61,8 @@ export default fp(
       const strata = toStrataError(error, opts.bodyLimit);
       // Failures are errors with a stack; shedding load (503) is expected under pressure and stays one line.
       if (strata.kind === 'internal') request.log.error({ err: error, code: strata.code }, 'request failed');
-      else if (strata.kind === 'unavailable') request.log.warn({ code: strata.code, reason: strata.message }, 'request shed');
+      else if (strata.kind === 'unavailable')
+        request.log.warn({ code: strata.code, reason: strata.message }, 'request shed');
       else request.log.info({ code: strata.code, reason: strata.message }, 'request rejected');
       return sendError(reply, strata);
     });
