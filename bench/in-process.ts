@@ -66,14 +66,14 @@ function collectionTarget(db: Database, collection: Collection): SearchTarget {
   return {
     async one(vector: readonly number[], filter: FilterJson | null, k: number): Promise<number[]> {
       const [hits] = await db.search(collection, [{ vector, limit: k, ...(filter ? { filter } : {}) }]);
-      return ids(hits ?? []);
+      return ids(hits?.points ?? []);
     },
     async batch(vectors: readonly (readonly number[])[], k: number): Promise<number[][]> {
       const results = await db.search(
         collection,
         vectors.map((vector) => ({ vector, limit: k })),
       );
-      return results.map(ids);
+      return results.map((r) => ids(r.points));
     },
   };
 }

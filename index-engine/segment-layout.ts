@@ -23,6 +23,8 @@ export interface SegmentHandle {
   readonly payloadBytes: SharedArrayBuffer;
   /** Typed columns of the collection's indexed payload fields (column.ts). */
   readonly columns: readonly ColumnHandle[];
+  /** The encoded HNSW graph of a sealed segment (hnsw/format.ts), or null while it is searched flat. */
+  readonly graph: SharedArrayBuffer | null;
 }
 
 /** What a search loop reads: typed views plus a payload accessor (decoding is the caller's business). */

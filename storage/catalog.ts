@@ -21,6 +21,17 @@ export interface PointWrite {
   readonly payload: string;
 }
 
+/** A row of a sealed segment that a write deletes or replaces. */
+export interface Tombstone {
+  readonly segmentId: number;
+  readonly row: number;
+}
+
+export interface SegmentRow {
+  readonly id: number;
+  readonly row_count: number;
+}
+
 /**
  * The SQLite catalog and durable write log. WAL journal with synchronous=FULL: when a write method returns,
  * its transaction is on disk, and only then does the caller acknowledge the request.
@@ -51,9 +62,6 @@ export class Catalog {
       upsertPoint: db.prepare<[number, Buffer, Buffer, string]>(
         'INSERT OR REPLACE INTO points (collection_id, pid, vector, payload) VALUES (?, ?, ?, ?)',
       ),
-      updatePayload: db.prepare<[string, number, Buffer]>(
-        'UPDATE points SET payload = ? WHERE collection_id = ? AND pid = ?',
-      ),
       deletePoint: db.prepare<[number, Buffer]>('DELETE FROM points WHERE collection_id = ? AND pid = ?'),
       firstPoints: db.prepare<[number, number], PointRow>(
         'SELECT pid, vector, payload FROM points WHERE collection_id = ? ORDER BY pid LIMIT ?',
@@ -61,12 +69,17 @@ export class Catalog {
       pointsAfter: db.prepare<[number, Buffer, number], PointRow>(
         'SELECT pid, vector, payload FROM points WHERE collection_id = ? AND pid > ? ORDER BY pid LIMIT ?',
       ),
-      scrollFirst: db.prepare<[number, number], { pid: Buffer }>(
-        'SELECT pid FROM points WHERE collection_id = ? ORDER BY pid LIMIT ?',
+      insertSegment: db.prepare<[number, number, string]>(
+        "INSERT INTO segments (collection_id, state, row_count, created_at) VALUES (?, 'building', ?, ?)",
       ),
-      scrollFrom: db.prepare<[number, Buffer, number], { pid: Buffer }>(
-        'SELECT pid FROM points WHERE collection_id = ? AND pid >= ? ORDER BY pid LIMIT ?',
+      markSegmentLive: db.prepare<[number]>("UPDATE segments SET state = 'live' WHERE id = ?"),
+      deleteSegment: db.prepare<[number]>('DELETE FROM segments WHERE id = ?'),
+      liveSegments: db.prepare<[number], SegmentRow>(
+        "SELECT id, row_count FROM segments WHERE collection_id = ? AND state = 'live' ORDER BY id",
       ),
+      buildingSegments: db.prepare<[], { id: number }>("SELECT id FROM segments WHERE state = 'building'"),
+      insertTombstone: db.prepare<[number, number]>('INSERT OR IGNORE INTO tombstones (segment_id, row) VALUES (?, ?)'),
+      tombstonesOf: db.prepare<[number], { row: number }>('SELECT row FROM tombstones WHERE segment_id = ?'),
       listIndexes: db.prepare<[number], { field: string; field_schema: string }>(
         'SELECT field, field_schema FROM payload_indexes WHERE collection_id = ? ORDER BY field',
       ),
@@ -107,26 +120,60 @@ export class Catalog {
     this.stmts.updateConfig.run(config, id);
   }
 
-  /** One transaction: every point is written, or none. */
-  writePoints(collectionId: number, points: readonly PointWrite[]): void {
+  /** One transaction: every point is written and every replaced sealed row tombstoned, or nothing is. */
+  writePoints(collectionId: number, points: readonly PointWrite[], tombstones: readonly Tombstone[] = []): void {
     this.db.transaction(() => {
       for (const p of points) {
         const blob = Buffer.from(p.vector.buffer, p.vector.byteOffset, p.vector.byteLength);
         this.stmts.upsertPoint.run(collectionId, p.pid, blob, p.payload);
       }
+      for (const t of tombstones) this.stmts.insertTombstone.run(t.segmentId, t.row);
     })();
   }
 
-  updatePayloads(collectionId: number, updates: readonly { pid: Buffer; payload: string }[]): void {
-    this.db.transaction(() => {
-      for (const u of updates) this.stmts.updatePayload.run(u.payload, collectionId, u.pid);
-    })();
-  }
-
-  deletePoints(collectionId: number, pids: readonly Buffer[]): void {
+  /** One transaction: rows of growing segments are deleted, rows of sealed segments tombstoned. */
+  deletePoints(collectionId: number, pids: readonly Buffer[], tombstones: readonly Tombstone[] = []): void {
     this.db.transaction(() => {
       for (const pid of pids) this.stmts.deletePoint.run(collectionId, pid);
+      for (const t of tombstones) this.stmts.insertTombstone.run(t.segmentId, t.row);
     })();
+  }
+
+  /** Registers a segment being built (its id names its directory); `live` happens in sealSegment. */
+  beginSegment(collectionId: number, rowCount: number): number {
+    return Number(this.stmts.insertSegment.run(collectionId, rowCount, new Date().toISOString()).lastInsertRowid);
+  }
+
+  /**
+   * Makes a built segment live in one transaction: its live rows leave `points` (the segment files hold them
+   * now), its rows deleted meanwhile become tombstones, and segments it replaces (a merge) are dropped.
+   */
+  sealSegment(segmentId: number, collectionId: number, absorbed: readonly Buffer[], deadRows: readonly number[], replaces: readonly number[] = []): void {
+    this.db.transaction(() => {
+      for (const pid of absorbed) this.stmts.deletePoint.run(collectionId, pid);
+      for (const row of deadRows) this.stmts.insertTombstone.run(segmentId, row);
+      for (const old of replaces) this.stmts.deleteSegment.run(old);
+      this.stmts.markSegmentLive.run(segmentId);
+    })();
+  }
+
+  dropSegment(segmentId: number): void {
+    this.stmts.deleteSegment.run(segmentId);
+  }
+
+  liveSegments(collectionId: number): SegmentRow[] {
+    return this.stmts.liveSegments.all(collectionId);
+  }
+
+  /** Segments whose build never finished (a crash): their rows are still in `points`. */
+  abandonBuildingSegments(): number[] {
+    const ids = this.stmts.buildingSegments.all().map((r) => r.id);
+    for (const id of ids) this.stmts.deleteSegment.run(id);
+    return ids;
+  }
+
+  tombstonesOf(segmentId: number): number[] {
+    return this.stmts.tombstonesOf.all(segmentId).map((r) => r.row);
   }
 
   /** One page of a collection's points in id order, after `after` (recovery reads in pages to stay responsive). */
@@ -134,15 +181,6 @@ export class Catalog {
     return after === null
       ? this.stmts.firstPoints.all(collectionId, limit)
       : this.stmts.pointsAfter.all(collectionId, after, limit);
-  }
-
-  /** Point ids in id order, from `from` (inclusive) on: scroll pages without a filter. */
-  scrollIds(collectionId: number, from: Buffer | null, limit: number): Buffer[] {
-    const rows =
-      from === null
-        ? this.stmts.scrollFirst.all(collectionId, limit)
-        : this.stmts.scrollFrom.all(collectionId, from, limit);
-    return rows.map((r) => r.pid);
   }
 
   listPayloadIndexes(collectionId: number): { field: string; field_schema: string }[] {

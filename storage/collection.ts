@@ -1,11 +1,11 @@
 import { type ColumnKind, type Condition, type Distance, parseKey, prepareVector } from '../index-engine/index.js';
 import type { ScanHits } from '../workers/protocol.js';
-import type { Catalog } from './catalog.js';
+import type { Catalog, Tombstone } from './catalog.js';
 import { StrataError } from './errors.js';
 import type { FilterJson } from './filter-json.js';
 import { resolveFilter } from './filter-resolve.js';
 import { MAX_PAYLOAD_BYTES, normalizePayload, selectPayload } from './payload.js';
-import { decodePointId, encodePointId, type PointId, parsePointId, pointIdKey } from './point-id.js';
+import { encodePointId, type PointId, parsePointId, pointIdKey } from './point-id.js';
 import { Segment } from './segment.js';
 import type {
   CollectionConfig,
@@ -59,6 +59,8 @@ export class Collection {
   readonly payloadIndexes = new Map<string, PayloadFieldSchema>();
   readonly segments: Segment[] = [];
   private readonly rows = new Map<string, RowRef>();
+  /** Ids in scroll order, rebuilt lazily after the set of ids changes. */
+  private sortedIds: { ids: PointId[]; keys: Buffer[] } | null = null;
   /** Dictionary of keyword column codes, shared by all segments of this collection. */
   private readonly keywordCodes = new Map<string, number>();
   private readonly codeOf = (s: string): number => {
@@ -73,6 +75,10 @@ export class Collection {
   private readonly scanRunner: ScanRunner;
   private writes: Promise<unknown> = Promise.resolve();
   dropped = false;
+  /** Set when recovery found damaged files: every request on the collection answers this error (503). */
+  unavailable: StrataError | null = null;
+  /** Called when the growing segment fills up and is frozen (the database schedules sealing). */
+  onSegmentFrozen: (() => void) | null = null;
 
   constructor(id: number, name: string, config: CollectionConfig, catalog: Catalog, scanRunner: ScanRunner) {
     this.id = id;
@@ -92,6 +98,16 @@ export class Collection {
 
   get pointsCount(): number {
     return this.rows.size;
+  }
+
+  /** Live points in sealed segments, which are searched through their graph. */
+  get indexedVectorsCount(): number {
+    return this.segments.reduce((n, s) => n + (s.hasGraph ? s.liveCount : 0), 0);
+  }
+
+  /** Qdrant's status: yellow while frozen segments wait to be sealed (searches stay correct meanwhile). */
+  get status(): 'green' | 'yellow' {
+    return this.segments.some((s) => s.frozen && s.sealedId === null) ? 'yellow' : 'green';
   }
 
   locate(id: PointId): RowRef | undefined {
@@ -137,7 +153,10 @@ export class Collection {
     const bytes = encoder.encode(payloadJson);
     let growing = this.segments.at(-1);
     if (growing === undefined || !growing.canAppend(bytes.byteLength)) {
-      if (growing) growing.frozen = true;
+      if (growing && !growing.frozen) {
+        growing.frozen = true;
+        this.onSegmentFrozen?.();
+      }
       growing = new Segment(this.dim, this.config.optimizer_config.indexing_threshold);
       for (const [field, schema] of this.payloadIndexes)
         growing.addColumn(parseKey(field), COLUMN_KIND[schema], this.codeOf);
@@ -146,6 +165,7 @@ export class Collection {
     const key = pointIdKey(id);
     const old = this.rows.get(key);
     const offset = growing.append(id, vector, bytes, () => JSON.parse(payloadJson), this.codeOf);
+    if (old === undefined) this.sortedIds = null;
     old?.segment.tombstone(old.offset);
     this.rows.set(key, { segment: growing, offset });
   }
@@ -156,17 +176,31 @@ export class Collection {
     if (old === undefined) return;
     old.segment.tombstone(old.offset);
     this.rows.delete(key);
+    this.sortedIds = null;
   }
 
   // ---- writes -------------------------------------------------------------------------------------------
 
+  /** Sealed rows that these ids currently occupy: a write replacing or deleting them tombstones them durably. */
+  private sealedRowsOf(ids: Iterable<PointId>): Tombstone[] {
+    const out: Tombstone[] = [];
+    for (const id of ids) {
+      const row = this.locate(id);
+      if (row?.segment.sealedId != null) out.push({ segmentId: row.segment.sealedId, row: row.offset });
+    }
+    return out;
+  }
+
+  /** Writes rows durably (points plus tombstones for the sealed rows they replace), then applies them. */
+  private writeRows(rows: readonly PreparedPoint[]): void {
+    this.catalog.writePoints(this.id, rows, this.sealedRowsOf(rows.map((p) => p.id)));
+    for (const p of rows) this.applyUpsert(p.id, p.vector, p.payload);
+  }
+
   /** Validates every point first: one bad point rejects the whole batch and nothing is written. */
   upsert(points: readonly PointInput[]): Promise<void> {
     const prepared = points.map((p) => this.preparePoint(p));
-    return this.serialize(() => {
-      this.catalog.writePoints(this.id, prepared);
-      for (const p of prepared) this.applyUpsert(p.id, p.vector, p.payload);
-    });
+    return this.serialize(() => this.writeRows(prepared));
   }
 
   deletePoints(selector: PointSelector): Promise<void> {
@@ -174,7 +208,7 @@ export class Collection {
     const filter = 'filter' in selector ? this.resolveFilter(selector.filter) : null;
     return this.serialize(async () => {
       const targets = ids ?? (await this.matchingIds(filter!));
-      this.catalog.deletePoints(this.id, targets.map(encodePointId));
+      this.catalog.deletePoints(this.id, targets.map(encodePointId), this.sealedRowsOf(targets));
       for (const id of targets) this.applyDelete(id);
     });
   }
@@ -188,7 +222,7 @@ export class Collection {
     const filter = 'filter' in selector ? this.resolveFilter(selector.filter) : null;
     return this.serialize(async () => {
       const targets = ids ?? (await this.matchingIds(filter!));
-      const updates: { id: PointId; pid: Buffer; row: RowRef; payload: string }[] = [];
+      const updates: PreparedPoint[] = [];
       for (const id of targets) {
         const row = this.locate(id);
         if (row === undefined) {
@@ -200,14 +234,41 @@ export class Collection {
         if (bytes > MAX_PAYLOAD_BYTES) {
           throw new StrataError('STRATA_ERR_PAYLOAD_TOO_LARGE', [pointIdKey(id), bytes, MAX_PAYLOAD_BYTES]);
         }
-        updates.push({ id, pid: encodePointId(id), row, payload });
+        updates.push({ id, pid: encodePointId(id), vector: row.segment.vector(row.offset), payload });
       }
-      this.catalog.updatePayloads(this.id, updates);
-      for (const u of updates) this.applyUpsert(u.id, u.row.segment.vector(u.row.offset), u.payload);
+      this.writeRows(updates);
     });
   }
 
   /** Records the index, then builds the field's typed column in every segment (a replaced index is rebuilt). */
+  /**
+   * The commit point of sealing, ordered with the writes: `commit` receives the ids of the segment's live
+   * rows (they leave the growing log) and its rows already deleted (they become tombstones), and runs one
+   * catalog transaction; only then does the segment count as sealed.
+   */
+  commitSealed(segment: Segment, segmentId: number, commit: (absorbed: PointId[], dead: number[]) => void): Promise<void> {
+    return this.serialize(() => {
+      const absorbed: PointId[] = [];
+      const dead: number[] = [];
+      for (let row = 0; row < segment.count; row++) {
+        if (segment.isLive(row)) absorbed.push(segment.ids[row]!);
+        else dead.push(row);
+      }
+      commit(absorbed, dead);
+      segment.sealedId = segmentId;
+    });
+  }
+
+  /** Adds a sealed segment loaded from disk (recovery): its live rows join the id map. */
+  attachSealed(segment: Segment): void {
+    this.segments.push(segment);
+    for (const [field, schema] of this.payloadIndexes) segment.addColumn(parseKey(field), COLUMN_KIND[schema], this.codeOf);
+    for (let row = 0; row < segment.count; row++) {
+      if (segment.isLive(row)) this.rows.set(pointIdKey(segment.ids[row]!), { segment, offset: row });
+    }
+    this.sortedIds = null;
+  }
+
   putPayloadIndex(field: string, schema: PayloadFieldSchema): Promise<void> {
     const path = parseKey(field);
     if (path.length === 0)
@@ -313,13 +374,30 @@ export class Collection {
     return out;
   }
 
-  /** Every live row in id order starting at `from` (scroll without a filter). */
+  /**
+   * Every live row in id order starting at `from` (scroll without a filter). The sorted id list is built on
+   * first use and kept until the set of ids changes, so paging through a collection sorts it once.
+   */
   idsFrom(from: PointId | null, limit: number): RowRef[] {
-    const out: RowRef[] = [];
-    for (const pid of this.catalog.scrollIds(this.id, from === null ? null : encodePointId(from), limit)) {
-      const row = this.rows.get(pointIdKey(decodePointId(pid)));
-      if (row) out.push(row);
+    if (this.sortedIds === null) {
+      const keyed = [...this.rows.values()].map((row) => {
+        const id = row.segment.ids[row.offset]!;
+        return { id, key: encodePointId(id) };
+      });
+      keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+      this.sortedIds = { ids: keyed.map((k) => k.id), keys: keyed.map((k) => k.key) };
     }
-    return out;
+    const { ids, keys } = this.sortedIds;
+    let start = 0;
+    if (from !== null) {
+      const target = encodePointId(from);
+      let hi = keys.length;
+      while (start < hi) {
+        const mid = (start + hi) >> 1;
+        if (Buffer.compare(keys[mid]!, target) < 0) start = mid + 1;
+        else hi = mid;
+      }
+    }
+    return ids.slice(start, start + limit).map((id) => this.rows.get(pointIdKey(id))!);
   }
 }

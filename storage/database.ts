@@ -8,9 +8,13 @@ import { Collection } from './collection.js';
 import { buildCollectionConfig } from './collection-config.js';
 import { ERRORS, type ErrorCode, StrataError } from './errors.js';
 import { decodePointId } from './point-id.js';
+import { Sealer } from './sealer.js';
+import { Segment } from './segment.js';
+import { decodeIds, decodePayloads, decodeVectors, SEGMENT_FILES, SegmentFormatError } from './segment-format.js';
+import { collectionDir, readSegment, removeDir, removeOrphans, segmentDir, segmentsDir } from './segment-store.js';
 import { type QueryInput, queryCollection } from './query.js';
-import { chunk, searchCollection } from './search.js';
-import type { Segment } from './segment.js';
+import { chunk, type SearchOutcome, searchCollection } from './search.js';
+import type { PlanBranch } from '../index-engine/segment-search.js';
 import type { CollectionConfig, CreateCollectionInput, PayloadFieldSchema, ScoredPoint, SearchInput } from './types.js';
 
 export const COLLECTION_NAME_RE = /^[A-Za-z0-9_-]{1,128}$/;
@@ -24,6 +28,8 @@ export interface DatabaseOptions {
   readonly pool?: SearchPoolOptions;
   /** Called with progress during recovery (for the log). */
   readonly onRecovered?: (collection: string, points: number, ms: number) => void;
+  /** Operator-facing events from background work (sealing, recovery). */
+  readonly log?: (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => void;
 }
 
 /**
@@ -34,9 +40,18 @@ export class Database {
   readonly dataDir: string;
   readonly catalog: Catalog;
   readonly pool: SearchPool;
+  readonly sealer: Sealer;
   private readonly collections = new Map<string, Collection>();
   private readonly options: DatabaseOptions;
   ready = false;
+  /** How many segment searches took each plan branch since start (telemetry; tests assert on it). */
+  readonly planCounts: Record<PlanBranch, number> = {
+    plain: 0,
+    plain_filtered: 0,
+    graph: 0,
+    filtered_graph: 0,
+    graph_fallback: 0,
+  };
 
   constructor(options: DatabaseOptions) {
     this.options = options;
@@ -44,15 +59,50 @@ export class Database {
     fs.mkdirSync(this.dataDir, { recursive: true });
     this.catalog = new Catalog(this.dataDir);
     this.pool = new SearchPool(options.pool);
+    this.sealer = new Sealer({
+      catalog: this.catalog,
+      dataDir: this.dataDir,
+      buildGraph: (segment, collection) => this.buildGraph(segment, collection),
+      log: (level, fields, message) => this.options.log?.(level, fields, message),
+    });
   }
 
-  /** Rebuilds every collection's segments from the catalog, yielding to the event loop between chunks. */
+  /** Builds a segment's HNSW graph on the pool (over its shared memory) and returns the encoded graph. */
+  private async buildGraph(segment: Segment, collection: Collection): Promise<Uint8Array> {
+    const { m, ef_construct } = collection.config.hnsw_config;
+    const result = await this.runTask({
+      kind: 'build_graph',
+      distance: collection.distance,
+      segment: segment.handle(),
+      m,
+      efConstruct: ef_construct,
+      seed: segment.uid,
+    });
+    return result.graph;
+  }
+
+  /**
+   * Rebuilds every collection: sealed segments load from their verified files (no rebuild), then the growing
+   * segments are replayed from the catalog, in pages, yielding to the event loop between them. A collection
+   * whose files are damaged stays registered but unavailable (503 naming the file) instead of answering wrongly.
+   */
   async recover(): Promise<void> {
+    const abandoned = this.catalog.abandonBuildingSegments();
+    if (abandoned.length > 0) this.options.log?.('warn', { segments: abandoned }, 'discarded unfinished segment builds');
     for (const row of this.catalog.listCollections()) {
       const started = Date.now();
       const collection = this.makeCollection(row.id, row.name, JSON.parse(row.config) as CollectionConfig);
       for (const index of this.catalog.listPayloadIndexes(row.id)) {
         collection.payloadIndexes.set(index.field, index.field_schema as PayloadFieldSchema);
+      }
+      this.collections.set(row.name, collection);
+      try {
+        await this.loadSealed(collection);
+      } catch (e) {
+        if (!(e instanceof SegmentFormatError)) throw e;
+        collection.unavailable = new StrataError('STRATA_ERR_SEGMENT_CORRUPT', [row.name, e.message]);
+        this.options.log?.('error', { collection: row.name, file: e.file, reason: e.message }, 'collection unavailable: damaged segment');
+        continue;
       }
       let n = 0;
       let after: Buffer | null = null;
@@ -69,16 +119,41 @@ export class Database {
         // let health probes and 503s for other requests through between pages
         await new Promise((resolve) => setImmediate(resolve));
       }
-      this.collections.set(row.name, collection);
-      this.options.onRecovered?.(row.name, n, Date.now() - started);
+      this.options.onRecovered?.(row.name, collection.pointsCount, Date.now() - started);
+      this.sealer.schedule(collection);
     }
     this.ready = true;
   }
 
+  private async loadSealed(collection: Collection): Promise<void> {
+    const live = this.catalog.liveSegments(collection.id);
+    await removeOrphans(segmentsDir(this.dataDir, collection.name), new Set(live.map((s) => s.id)));
+    for (const { id } of live) {
+      const { manifest, files } = await readSegment(segmentDir(this.dataDir, collection.name, id));
+      const vectorsFile = files[SEGMENT_FILES.vectors];
+      const idsFile = files[SEGMENT_FILES.ids];
+      const payloadsFile = files[SEGMENT_FILES.payloads];
+      if (!vectorsFile || !idsFile || !payloadsFile) throw new SegmentFormatError(`segment ${id}`, 'a data file is not listed in its manifest');
+      const { vectors, dim, count } = decodeVectors(vectorsFile);
+      const ids = decodeIds(idsFile);
+      const payloads = decodePayloads(payloadsFile);
+      if (dim !== collection.dim || count !== ids.length || count !== payloads.count || count !== manifest.count) {
+        throw new SegmentFormatError(`segment ${id}`, `inconsistent sizes (dim ${dim}, rows ${count}/${ids.length}/${payloads.count})`);
+      }
+      const graph = files[SEGMENT_FILES.graph] ?? null;
+      const segment = Segment.fromSealed(id, dim, { vectors, ids, payloadOffsets: payloads.offsets, payloadBytes: payloads.bytes }, graph);
+      for (const row of this.catalog.tombstonesOf(id)) segment.tombstone(row);
+      collection.attachSealed(segment);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   private makeCollection(id: number, name: string, config: CollectionConfig): Collection {
-    return new Collection(id, name, config, this.catalog, (segments, filter, countOnly) =>
+    const collection = new Collection(id, name, config, this.catalog, (segments, filter, countOnly) =>
       this.runScan(segments, filter, countOnly),
     );
+    collection.onSegmentFrozen = () => this.sealer.schedule(collection);
+    return collection;
   }
 
   static checkName(name: string): void {
@@ -98,6 +173,7 @@ export class Database {
     Database.checkName(name);
     const collection = this.collections.get(name);
     if (collection === undefined) throw new StrataError('STRATA_ERR_COLLECTION_NOT_FOUND', [name]);
+    if (collection.unavailable) throw collection.unavailable;
     return collection;
   }
 
@@ -119,16 +195,22 @@ export class Database {
     this.catalog.deleteCollection(collection.id);
     collection.dropped = true;
     this.collections.delete(name);
+    // the catalog no longer knows the files; a crash before this finishes leaves orphans removed at start
+    void removeDir(collectionDir(this.dataDir, name)).catch(() => undefined);
     return true;
   }
 
-  /** Exact filtered k-NN for a batch of searches on one collection. */
-  search(collection: Collection, inputs: readonly SearchInput[]): Promise<ScoredPoint[][]> {
-    return searchCollection(collection, inputs, (segments, queries) => this.runSearch(segments, queries, collection));
+  /** Filtered k-NN for a batch of searches on one collection; plan branches are counted in `planCounts`. */
+  async search(collection: Collection, inputs: readonly SearchInput[]): Promise<SearchOutcome[]> {
+    const outcomes = await searchCollection(collection, inputs, (segments, queries) =>
+      this.runSearch(segments, queries, collection),
+    );
+    for (const outcome of outcomes) for (const plan of outcome.plans) this.planCounts[plan.branch]++;
+    return outcomes;
   }
 
   /** Qdrant's universal query form (vector, point id or none) for a batch on one collection. */
-  query(collection: Collection, inputs: readonly QueryInput[]): Promise<ScoredPoint[][]> {
+  query(collection: Collection, inputs: readonly QueryInput[]): Promise<SearchOutcome[]> {
     return queryCollection(collection, inputs, (searches) => this.search(collection, searches));
   }
 
@@ -191,6 +273,7 @@ export class Database {
   }
 
   async close(): Promise<void> {
+    await this.sealer.stop();
     await this.pool.close();
     this.catalog.close();
   }

@@ -42,6 +42,10 @@ export const ERRORS = {
   STRATA_ERR_SEARCH_LIMIT: { kind: 'bad_input', message: 'limit + offset must be at most %s' },
   STRATA_ERR_PAYLOAD_INDEX_NOT_FOUND: { kind: 'not_found', message: 'No payload index on field `%s`' },
   // service
+  STRATA_ERR_SEGMENT_CORRUPT: {
+    kind: 'unavailable',
+    message: 'Collection `%s` is unavailable: a segment file is damaged (%s); restore it from a snapshot',
+  },
   STRATA_ERR_NOT_READY: { kind: 'unavailable', message: 'Strata is still recovering its data; retry shortly' },
   STRATA_ERR_OVERLOADED: { kind: 'unavailable', message: 'The search queue is full; retry shortly' },
   STRATA_ERR_SHUTTING_DOWN: { kind: 'unavailable', message: 'Strata is shutting down' },

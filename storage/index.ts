@@ -8,5 +8,5 @@ export { deletePayloadKeys, MAX_PAYLOAD_BYTES } from './payload.js';
 export { type PointId, parsePointId, parsePointIdText } from './point-id.js';
 export { DEFAULT_QUERY_LIMIT, type QueryInput } from './query.js';
 export { scrollCollection } from './scroll.js';
-export { MAX_SEARCH_RESULTS } from './search.js';
+export { MAX_SEARCH_RESULTS, type PlanReport, type SearchOutcome } from './search.js';
 export type * from './types.js';

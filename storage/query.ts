@@ -4,13 +4,14 @@ import type { FilterJson } from './filter-json.js';
 import { parsePointId } from './point-id.js';
 import { scrollCollection } from './scroll.js';
 import { MAX_SEARCH_RESULTS } from './search.js';
-import type { ScoredPoint, SearchInput } from './types.js';
+import type { SearchOutcome } from './search.js';
+import type { SearchInput } from './types.js';
 
 export type QueryInput = Omit<SearchInput, 'vector' | 'limit'> & { query?: unknown; limit?: number | null | undefined };
 
 export const DEFAULT_QUERY_LIMIT = 10;
 
-type Search = (inputs: readonly SearchInput[]) => Promise<ScoredPoint[][]>;
+type Search = (inputs: readonly SearchInput[]) => Promise<SearchOutcome[]>;
 
 /**
  * Qdrant's universal query: `query` is a vector, a point id (its stored vector; the point itself is left out
@@ -21,8 +22,8 @@ export async function queryCollection(
   collection: Collection,
   inputs: readonly QueryInput[],
   search: Search,
-): Promise<ScoredPoint[][]> {
-  const out: ScoredPoint[][] = new Array(inputs.length);
+): Promise<SearchOutcome[]> {
+  const out: SearchOutcome[] = new Array(inputs.length);
   const searches: SearchInput[] = [];
   const slots: number[] = [];
   for (const [index, input] of inputs.entries()) {
@@ -38,7 +39,7 @@ export async function queryCollection(
         with_payload: input.with_payload ?? false,
         with_vector: input.with_vector,
       });
-      out[index] = page.points.slice(offset).map((p) => ({ ...p, version: 0, score: 0 }));
+      out[index] = { points: page.points.slice(offset).map((p) => ({ ...p, version: 0, score: 0 })), plans: [] };
       continue;
     }
     if (Array.isArray(target)) {

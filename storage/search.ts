@@ -1,10 +1,26 @@
 import { METRICS } from '../index-engine/index.js';
+import type { PlanBranch } from '../index-engine/segment-search.js';
 import type { QueryHits, SearchQuery } from '../workers/protocol.js';
 import type { Collection, RowRef } from './collection.js';
 import { StrataError } from './errors.js';
 import { selectPayload } from './payload.js';
 import type { Segment } from './segment.js';
 import type { ScoredPoint, SearchInput } from './types.js';
+
+/** How one segment was searched for one query (`params.explain`). */
+export interface PlanReport {
+  /** The sealed segment's id, or `growing-<n>` for a segment still taking writes. */
+  readonly segment: number | string;
+  readonly rows: number;
+  readonly branch: PlanBranch;
+  readonly matches: number;
+  readonly distance_evaluations: number;
+}
+
+export interface SearchOutcome {
+  readonly points: ScoredPoint[];
+  readonly plans: PlanReport[];
+}
 
 /** Documented limit: `limit + offset` of one search. */
 export const MAX_SEARCH_RESULTS = 10_000;
@@ -25,20 +41,24 @@ export async function searchCollection(
   collection: Collection,
   inputs: readonly SearchInput[],
   run: SearchRunner,
-): Promise<ScoredPoint[][]> {
+): Promise<SearchOutcome[]> {
   const queries: SearchQuery[] = inputs.map((input, i) => {
     const offset = input.offset ?? 0;
     if (input.limit + offset > MAX_SEARCH_RESULTS)
       throw new StrataError('STRATA_ERR_SEARCH_LIMIT', [MAX_SEARCH_RESULTS]);
+    const { hnsw_config } = collection.config;
     return {
       vector: collection.prepareVector(input.vector, `of query ${i}`),
       k: input.limit + offset,
       filter: input.filter ? collection.resolveFilter(input.filter) : null,
       scoreThreshold: input.score_threshold ?? null,
+      exact: input.params?.exact === true,
+      ef: input.params?.hnsw_ef ?? hnsw_config.ef_construct,
+      plainThreshold: hnsw_config.full_scan_threshold,
     };
   });
   const segments = collection.searchableSegments();
-  if (segments.length === 0) return inputs.map(() => []);
+  if (segments.length === 0) return inputs.map(() => ({ points: [], plans: [] }));
   const perQuery = await run(segments, queries, collection);
   const metric = METRICS[collection.distance];
   const byUid = new Map(segments.map((s) => [s.uid, s]));
@@ -57,7 +77,7 @@ export async function searchCollection(
         a.ref.offset - b.ref.offset,
     );
     const offset = input.offset ?? 0;
-    return rows.slice(offset, offset + input.limit).map(({ ref, score }) => {
+    const points = rows.slice(offset, offset + input.limit).map(({ ref, score }) => {
       const payload = selectPayload(ref.segment.payload(ref.offset), input.with_payload ?? false);
       return {
         id: ref.segment.ids[ref.offset]!,
@@ -67,6 +87,19 @@ export async function searchCollection(
         vector: input.with_vector ? Array.from(ref.segment.vector(ref.offset)) : null,
       };
     });
+    const plans = perQuery[qi]!.flatMap((h) =>
+      h.plans.map((p) => {
+        const segment = byUid.get(p.uid)!;
+        return {
+          segment: segment.sealedId ?? `growing-${p.uid}`,
+          rows: segment.count,
+          branch: p.branch,
+          matches: p.matches,
+          distance_evaluations: p.distanceEvaluations,
+        };
+      }),
+    );
+    return { points, plans };
   });
 }
 

@@ -45,11 +45,16 @@ export class Segment {
     { handle: ColumnHandle; path: string[]; cells: Float64Array | Int32Array }
   >();
   private payloadEnd = 0;
+  private graphBuf: SharedArrayBuffer | null = null;
   private rows = 0;
   private deleted = 0;
   frozen = false;
+  /** Catalog id once the segment is sealed on disk (its rows then live in its files, not in `points`). */
+  sealedId: number | null = null;
+  /** A sealing job is building this segment's files. */
+  sealing = false;
 
-  constructor(dim: number, maxRows: number) {
+  constructor(dim: number, maxRows: number, exactPayloadBytes?: number) {
     this.dim = dim;
     this.capacity = Math.max(1, Math.min(maxRows, Math.floor(SEGMENT_VECTOR_BYTES / (dim * 4))));
     const rowBytes = dim * 4;
@@ -58,10 +63,58 @@ export class Segment {
     });
     this.tombstonesBuf = new SharedArrayBuffer(tombstoneWords(this.capacity) * 4);
     this.payloadOffsetsBuf = new SharedArrayBuffer((this.capacity + 1) * 4);
-    this.payloadBytesBuf = new SharedArrayBuffer(INITIAL_PAYLOAD_BYTES, { maxByteLength: SEGMENT_PAYLOAD_BYTES });
+    this.payloadBytesBuf = new SharedArrayBuffer(exactPayloadBytes ?? INITIAL_PAYLOAD_BYTES, {
+      maxByteLength: Math.max(exactPayloadBytes ?? 0, SEGMENT_PAYLOAD_BYTES),
+    });
     this.vectors = new Float32Array(this.vectorsBuf);
     this.tombstones = new Uint32Array(this.tombstonesBuf);
     this.payloadOffsets = new Uint32Array(this.payloadOffsetsBuf);
+  }
+
+  /**
+   * A sealed segment loaded from its files: rows copied into shared memory once, frozen, with its graph.
+   * Tombstones are applied by the caller (they live in the catalog).
+   */
+  static fromSealed(
+    sealedId: number,
+    dim: number,
+    data: { vectors: Float32Array; ids: PointId[]; payloadOffsets: Uint32Array; payloadBytes: Uint8Array },
+    graph: Uint8Array | null,
+  ): Segment {
+    const count = data.ids.length;
+    const segment = new Segment(dim, Math.max(1, count), data.payloadOffsets[count]!);
+    growTo(segment.vectorsBuf, count * dim * 4);
+    segment.vectors.set(data.vectors.subarray(0, count * dim));
+    segment.payloadOffsets.set(data.payloadOffsets.subarray(0, count + 1));
+    new Uint8Array(segment.payloadBytesBuf).set(data.payloadBytes.subarray(0, data.payloadOffsets[count]!));
+    segment.payloadEnd = data.payloadOffsets[count]!;
+    segment.ids.push(...data.ids);
+    segment.rows = count;
+    segment.frozen = true;
+    segment.sealedId = sealedId;
+    if (graph) segment.attachGraph(graph);
+    return segment;
+  }
+
+  /** The index graph (encoded, index-engine/hnsw/format.ts) in shared memory, read by workers without a copy. */
+  attachGraph(bytes: Uint8Array): void {
+    const buf = new SharedArrayBuffer(bytes.byteLength);
+    new Uint8Array(buf).set(bytes);
+    this.graphBuf = buf;
+  }
+
+  get hasGraph(): boolean {
+    return this.graphBuf !== null;
+  }
+
+  /** The rows as they go into the segment files (views, no copy). */
+  sealingData(): { vectors: Float32Array; ids: PointId[]; payloadOffsets: Uint32Array; payloadBytes: Uint8Array } {
+    return {
+      vectors: this.vectors.subarray(0, this.rows * this.dim),
+      ids: this.ids,
+      payloadOffsets: this.payloadOffsets.subarray(0, this.rows + 1),
+      payloadBytes: new Uint8Array(this.payloadBytesBuf, 0, this.payloadEnd),
+    };
   }
 
   get count(): number {
@@ -146,6 +199,7 @@ export class Segment {
       payloadOffsets: this.payloadOffsetsBuf,
       payloadBytes: this.payloadBytesBuf,
       columns: [...this.columns.values()].map((c) => c.handle),
+      graph: this.graphBuf,
     };
   }
 

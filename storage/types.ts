@@ -62,6 +62,14 @@ export interface SearchInput {
   readonly with_payload?: WithPayload | null | undefined;
   readonly with_vector?: boolean | null | undefined;
   readonly score_threshold?: number | null | undefined;
+  readonly params?: SearchParams | null | undefined;
+}
+
+/** Qdrant's search params; `explain` is Strata's: return the plan of every segment with the results. */
+export interface SearchParams {
+  readonly hnsw_ef?: number | undefined;
+  readonly exact?: boolean | undefined;
+  readonly explain?: boolean | undefined;
 }
 
 /** Points chosen by id or by filter (delete and payload edits). */

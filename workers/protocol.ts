@@ -4,6 +4,7 @@
  * Error's class and `code` when it crosses threads, so workers return `{ok:false, error:{code, message}}`.
  */
 import type { Condition, Distance, SegmentHandle } from '../index-engine/index.js';
+import type { PlanBranch } from '../index-engine/segment-search.js';
 
 export interface SearchQuery {
   /** Prepared query vector (normalized for Cosine). */
@@ -12,6 +13,12 @@ export interface SearchQuery {
   readonly k: number;
   readonly filter: Condition | null;
   readonly scoreThreshold: number | null;
+  /** Score every candidate exactly, never through the graph (Qdrant's params.exact). */
+  readonly exact: boolean;
+  /** Graph beam width (Qdrant's params.hnsw_ef, else the collection default). */
+  readonly ef: number;
+  /** Filtered searches matching at most this many rows of a segment score them exactly. */
+  readonly plainThreshold: number;
 }
 
 export interface SearchTask {
@@ -29,18 +36,42 @@ export interface ScanTask {
   readonly countOnly: boolean;
 }
 
+/** Builds the HNSW graph of a frozen segment over its shared vectors; returns the encoded graph. */
+export interface BuildGraphTask {
+  readonly kind: 'build_graph';
+  readonly distance: Distance;
+  readonly segment: SegmentHandle;
+  readonly m: number;
+  readonly efConstruct: number;
+  readonly seed: number;
+}
+
+export interface BuiltGraph {
+  readonly graph: Uint8Array;
+  readonly ms: number;
+}
+
 /** Test-only: kills the worker thread that runs it (enabled by STRATA_ENABLE_TEST_TASKS=1). */
 export interface CrashTask {
   readonly kind: 'test_crash';
 }
 
-export type Task = SearchTask | ScanTask | CrashTask;
+export type Task = SearchTask | ScanTask | BuildGraphTask | CrashTask;
+
+/** How one segment was searched for one query (counted in storage, returned by `explain`). */
+export interface SegmentPlanReport {
+  readonly uid: number;
+  readonly branch: PlanBranch;
+  readonly matches: number;
+  readonly distanceEvaluations: number;
+}
 
 /** Best first. Rows are identified by segment uid and row offset. */
 export interface QueryHits {
   readonly uids: Uint32Array;
   readonly offsets: Uint32Array;
   readonly scores: Float64Array;
+  readonly plans: readonly SegmentPlanReport[];
 }
 
 export interface ScanHits {
@@ -58,7 +89,13 @@ export type Envelope<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly error: TaskErrorEnvelope };
 
-export type TaskResult<T extends Task> = T extends SearchTask ? QueryHits[] : T extends ScanTask ? ScanHits : never;
+export type TaskResult<T extends Task> = T extends SearchTask
+  ? QueryHits[]
+  : T extends ScanTask
+    ? ScanHits
+    : T extends BuildGraphTask
+      ? BuiltGraph
+      : never;
 
 /** Error codes a worker or the pool may report; storage maps them onto its error table. */
 export const WORKER_ERROR_CODES = {

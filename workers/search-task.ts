@@ -2,16 +2,30 @@
  * The piscina entry point: runs search and scan tasks over shared segment memory with the index engine.
  * Never throws across the thread boundary: every outcome is an Envelope.
  */
+import { buildHnsw } from '../index-engine/hnsw/build.js';
+import { encodeHnsw } from '../index-engine/hnsw/format.js';
+import { createFloatScorer, floatScorerFactory } from '../index-engine/scorer.js';
+import { searchSegment } from '../index-engine/segment-search.js';
+import { graphOf } from './graph-cache.js';
 import {
   compileRowPredicate,
-  flatSearch,
   isTombstoned,
   METRICS,
   type SegmentHandle,
   type SegmentView,
 } from '../index-engine/index.js';
 import { payloadReader } from './payload-cache.js';
-import type { Envelope, QueryHits, ScanHits, ScanTask, SearchTask, Task } from './protocol.js';
+import type {
+  BuildGraphTask,
+  BuiltGraph,
+  Envelope,
+  QueryHits,
+  ScanHits,
+  ScanTask,
+  SearchTask,
+  SegmentPlanReport,
+  Task,
+} from './protocol.js';
 import { WORKER_ERROR_CODES } from './protocol.js';
 
 function view(handle: SegmentHandle): SegmentView {
@@ -28,24 +42,47 @@ function view(handle: SegmentHandle): SegmentView {
 
 function search(task: SearchTask): QueryHits[] {
   const metric = METRICS[task.distance];
-  const views = task.segments.map(view);
+  const views = task.segments.map((handle) => ({ handle, view: view(handle), graph: graphOf(handle) }));
   return task.queries.map((q) => {
-    const hits = flatSearch(
-      views,
-      {
-        vector: q.vector,
-        k: q.k,
-        filter: q.filter,
-        scoreThreshold: q.scoreThreshold,
-      },
-      metric,
-    );
-    const uids = new Uint32Array(hits.segmentSlots.length);
-    hits.segmentSlots.forEach((slot, i) => {
-      uids[i] = views[slot]!.uid;
-    });
-    return { uids, offsets: hits.offsets, scores: hits.scores };
+    const merged: { uid: number; offset: number; raw: number }[] = [];
+    const plans: SegmentPlanReport[] = [];
+    for (const { handle, view: segment, graph } of views) {
+      if (segment.dim !== q.vector.length) {
+        throw new RangeError(`query has ${q.vector.length} dimensions, segment ${handle.uid} has ${segment.dim}`);
+      }
+      const scorer = createFloatScorer(segment.vectors, segment.dim, q.vector, metric);
+      const hits = searchSegment(segment, graph, { ...q, scorer }, metric);
+      hits.offsets.forEach((offset, i) => {
+        merged.push({ uid: handle.uid, offset, raw: hits.raws[i]! });
+      });
+      plans.push({ uid: handle.uid, ...hits.plan });
+    }
+    merged.sort((a, b) => (metric.higherIsBetter ? b.raw - a.raw : a.raw - b.raw) || a.uid - b.uid || a.offset - b.offset);
+    const kept = merged.slice(0, q.k).map((h) => ({ ...h, score: metric.finalize(h.raw) }));
+    const threshold = q.scoreThreshold;
+    const passing =
+      threshold === null ? kept : kept.filter((h) => (metric.higherIsBetter ? h.score >= threshold : h.score <= threshold));
+    return {
+      uids: Uint32Array.from(passing, (h) => h.uid),
+      offsets: Uint32Array.from(passing, (h) => h.offset),
+      scores: Float64Array.from(passing, (h) => h.score),
+      plans,
+    };
   });
+}
+
+function buildGraph(task: BuildGraphTask): BuiltGraph {
+  const started = performance.now();
+  const { segment, m, efConstruct, seed } = task;
+  const vectors = new Float32Array(segment.vectors, 0, segment.count * segment.dim);
+  const graph = buildHnsw({
+    count: segment.count,
+    scorerFor: floatScorerFactory(vectors, segment.dim, METRICS[task.distance]),
+    m,
+    efConstruct,
+    seed,
+  });
+  return { graph: new Uint8Array(encodeHnsw(graph)), ms: performance.now() - started };
 }
 
 function scan(task: ScanTask): ScanHits {
@@ -74,6 +111,8 @@ export default function runTask(task: Task): Envelope<unknown> {
         return { ok: true, value: search(task) };
       case 'scan':
         return { ok: true, value: scan(task) };
+      case 'build_graph':
+        return { ok: true, value: buildGraph(task) };
       case 'test_crash':
         if (process.env.STRATA_ENABLE_TEST_TASKS !== '1') throw new Error('test tasks are disabled');
         process.exit(70);

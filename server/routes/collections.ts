@@ -18,11 +18,11 @@ async function describe(collection: Collection) {
     payloadSchema[field] = { data_type: dataType, params: {}, points };
   }
   return {
-    status: 'green' as const,
+    status: collection.status,
     optimizer_status: 'ok' as const,
     points_count: collection.pointsCount,
     vectors_count: collection.pointsCount,
-    indexed_vectors_count: 0,
+    indexed_vectors_count: collection.indexedVectorsCount,
     segments_count: collection.segments.length,
     config: collection.config,
     payload_schema: payloadSchema,

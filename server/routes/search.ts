@@ -11,7 +11,7 @@ import {
   SearchRequestSchema,
   SearchResponseSchema,
 } from '../schemas/search.js';
-import { ok } from './envelope.js';
+import { okExplained } from './envelope.js';
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const tags = ['search'];
@@ -28,8 +28,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const [hits] = await app.db.search(app.db.get(req.params.collection_name), [req.body]);
-      return ok(reply, hits!);
+      const [outcome] = await app.db.search(app.db.get(req.params.collection_name), [req.body]);
+      return okExplained(reply, outcome!.points, outcome!.plans, req.body.params?.explain === true);
     },
   );
   app.post(
@@ -43,7 +43,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: SearchBatchResponseSchema, ...ERROR_RESPONSES },
       },
     },
-    async (req, reply) => ok(reply, await app.db.search(app.db.get(req.params.collection_name), req.body.searches)),
+    async (req, reply) => {
+      const outcomes = await app.db.search(app.db.get(req.params.collection_name), req.body.searches);
+      const explain = req.body.searches.some((s) => s.params?.explain === true);
+      return okExplained(
+        reply,
+        outcomes.map((o) => o.points),
+        outcomes.map((o) => o.plans),
+        explain,
+      );
+    },
   );
   app.post(
     '/collections/:collection_name/points/query',
@@ -57,8 +66,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const [points] = await app.db.query(app.db.get(req.params.collection_name), [req.body as QueryInput]);
-      return ok(reply, { points: points! });
+      const [outcome] = await app.db.query(app.db.get(req.params.collection_name), [req.body as QueryInput]);
+      return okExplained(reply, { points: outcome!.points }, outcome!.plans, req.body.params?.explain === true);
     },
   );
   app.post(
@@ -73,10 +82,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const results = await app.db.query(app.db.get(req.params.collection_name), req.body.searches as QueryInput[]);
-      return ok(
+      const outcomes = await app.db.query(app.db.get(req.params.collection_name), req.body.searches as QueryInput[]);
+      const explain = req.body.searches.some((s) => s.params?.explain === true);
+      return okExplained(
         reply,
-        results.map((points) => ({ points })),
+        outcomes.map((o) => ({ points: o.points })),
+        outcomes.map((o) => o.plans),
+        explain,
       );
     },
   );

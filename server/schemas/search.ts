@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
 import { Envelope, PayloadSchema, PointIdSchema, VectorSchema, WithPayloadSchema } from './common.js';
 import { FilterRef } from './filter.js';
 
@@ -6,7 +6,10 @@ import { FilterRef } from './filter.js';
 export const MAX_BATCH_SEARCHES = 1_000;
 
 export const SearchParamsSchema = Type.Object({
-  hnsw_ef: Type.Optional(Type.Integer({ minimum: 1 })),
+  hnsw_ef: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  explain: Type.Optional(
+    Type.Boolean({ description: 'Strata: add `explain` to the response, the plan of every segment searched' }),
+  ),
   exact: Type.Optional(Type.Boolean()),
   indexed_only: Type.Optional(Type.Boolean()),
   quantization: Type.Optional(
@@ -55,7 +58,31 @@ export const ScoredPointSchema = Type.Object({
   vector: Type.Union([Type.Array(Type.Number()), Type.Null()]),
 });
 
-export const SearchResponseSchema = Envelope(Type.Array(ScoredPointSchema));
-export const SearchBatchResponseSchema = Envelope(Type.Array(Type.Array(ScoredPointSchema)));
-export const QueryResponseSchema = Envelope(Type.Object({ points: Type.Array(ScoredPointSchema) }));
-export const QueryBatchResponseSchema = Envelope(Type.Array(Type.Object({ points: Type.Array(ScoredPointSchema) })));
+/** One segment's plan: which branch searched it, how many rows matched the filter, how many distances it cost. */
+export const PlanReportSchema = Type.Object({
+  segment: Type.Union([Type.Integer(), Type.String()]),
+  rows: Type.Integer(),
+  branch: Type.Union(
+    ['plain', 'plain_filtered', 'graph', 'filtered_graph', 'graph_fallback'].map((b) => Type.Literal(b)),
+  ),
+  matches: Type.Integer(),
+  distance_evaluations: Type.Integer(),
+});
+
+function Explained<T extends TSchema>(result: T, explain: TSchema) {
+  return Type.Composite([Envelope(result), Type.Object({ explain: Type.Optional(explain) })]);
+}
+
+export const SearchResponseSchema = Explained(Type.Array(ScoredPointSchema), Type.Array(PlanReportSchema));
+export const SearchBatchResponseSchema = Explained(
+  Type.Array(Type.Array(ScoredPointSchema)),
+  Type.Array(Type.Array(PlanReportSchema)),
+);
+export const QueryResponseSchema = Explained(
+  Type.Object({ points: Type.Array(ScoredPointSchema) }),
+  Type.Array(PlanReportSchema),
+);
+export const QueryBatchResponseSchema = Explained(
+  Type.Array(Type.Object({ points: Type.Array(ScoredPointSchema) })),
+  Type.Array(Type.Array(PlanReportSchema)),
+);
