@@ -148,7 +148,13 @@ export class Catalog {
    * Makes a built segment live in one transaction: its live rows leave `points` (the segment files hold them
    * now), its rows deleted meanwhile become tombstones, and segments it replaces (a merge) are dropped.
    */
-  sealSegment(segmentId: number, collectionId: number, absorbed: readonly Buffer[], deadRows: readonly number[], replaces: readonly number[] = []): void {
+  sealSegment(
+    segmentId: number,
+    collectionId: number,
+    absorbed: readonly Buffer[],
+    deadRows: readonly number[],
+    replaces: readonly number[] = [],
+  ): void {
     this.db.transaction(() => {
       for (const pid of absorbed) this.stmts.deletePoint.run(collectionId, pid);
       for (const row of deadRows) this.stmts.insertTombstone.run(segmentId, row);

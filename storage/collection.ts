@@ -6,7 +6,7 @@ import type { FilterJson } from './filter-json.js';
 import { resolveFilter } from './filter-resolve.js';
 import { MAX_PAYLOAD_BYTES, normalizePayload, selectPayload } from './payload.js';
 import { encodePointId, type PointId, parsePointId, pointIdKey } from './point-id.js';
-import { Segment } from './segment.js';
+import { SEGMENT_VECTOR_BYTES, Segment } from './segment.js';
 import type {
   CollectionConfig,
   PayloadFieldSchema,
@@ -35,6 +35,15 @@ export interface RowRef {
   readonly segment: Segment;
   readonly offset: number;
 }
+
+/** The rows a merge copies: the new segment and, per new row, where it came from. */
+export interface MergeCopy {
+  readonly segment: Segment;
+  readonly origins: readonly RowRef[];
+  readonly sources: readonly Segment[];
+}
+
+const DEFAULT_MAX_SEGMENT_ROWS = 100_000;
 
 /** A point after validation, ready to be written. */
 interface PreparedPoint {
@@ -77,8 +86,8 @@ export class Collection {
   dropped = false;
   /** Set when recovery found damaged files: every request on the collection answers this error (503). */
   unavailable: StrataError | null = null;
-  /** Called when the growing segment fills up and is frozen (the database schedules sealing). */
-  onSegmentFrozen: (() => void) | null = null;
+  /** Called when the layout may need work: a segment froze, or sealed rows were deleted (the optimizer looks). */
+  onNeedsOptimization: (() => void) | null = null;
 
   constructor(id: number, name: string, config: CollectionConfig, catalog: Catalog, scanRunner: ScanRunner) {
     this.id = id;
@@ -107,7 +116,7 @@ export class Collection {
 
   /** Qdrant's status: yellow while frozen segments wait to be sealed (searches stay correct meanwhile). */
   get status(): 'green' | 'yellow' {
-    return this.segments.some((s) => s.frozen && s.sealedId === null) ? 'yellow' : 'green';
+    return this.segments.some((s) => s.optimizing || (s.frozen && s.sealedId === null)) ? 'yellow' : 'green';
   }
 
   locate(id: PointId): RowRef | undefined {
@@ -155,7 +164,7 @@ export class Collection {
     if (growing === undefined || !growing.canAppend(bytes.byteLength)) {
       if (growing && !growing.frozen) {
         growing.frozen = true;
-        this.onSegmentFrozen?.();
+        this.onNeedsOptimization?.();
       }
       growing = new Segment(this.dim, this.config.optimizer_config.indexing_threshold);
       for (const [field, schema] of this.payloadIndexes)
@@ -193,8 +202,10 @@ export class Collection {
 
   /** Writes rows durably (points plus tombstones for the sealed rows they replace), then applies them. */
   private writeRows(rows: readonly PreparedPoint[]): void {
-    this.catalog.writePoints(this.id, rows, this.sealedRowsOf(rows.map((p) => p.id)));
+    const retired = this.sealedRowsOf(rows.map((p) => p.id));
+    this.catalog.writePoints(this.id, rows, retired);
     for (const p of rows) this.applyUpsert(p.id, p.vector, p.payload);
+    if (retired.length > 0) this.onNeedsOptimization?.();
   }
 
   /** Validates every point first: one bad point rejects the whole batch and nothing is written. */
@@ -208,8 +219,10 @@ export class Collection {
     const filter = 'filter' in selector ? this.resolveFilter(selector.filter) : null;
     return this.serialize(async () => {
       const targets = ids ?? (await this.matchingIds(filter!));
-      this.catalog.deletePoints(this.id, targets.map(encodePointId), this.sealedRowsOf(targets));
+      const retired = this.sealedRowsOf(targets);
+      this.catalog.deletePoints(this.id, targets.map(encodePointId), retired);
       for (const id of targets) this.applyDelete(id);
+      if (retired.length > 0) this.onNeedsOptimization?.();
     });
   }
 
@@ -246,7 +259,11 @@ export class Collection {
    * rows (they leave the growing log) and its rows already deleted (they become tombstones), and runs one
    * catalog transaction; only then does the segment count as sealed.
    */
-  commitSealed(segment: Segment, segmentId: number, commit: (absorbed: PointId[], dead: number[]) => void): Promise<void> {
+  commitSealed(
+    segment: Segment,
+    segmentId: number,
+    commit: (absorbed: PointId[], dead: number[]) => void,
+  ): Promise<void> {
     return this.serialize(() => {
       const absorbed: PointId[] = [];
       const dead: number[] = [];
@@ -259,10 +276,71 @@ export class Collection {
     });
   }
 
+  /** Largest segment a merge may produce, in points (optimizers_config.max_segment_size, else 100,000). */
+  get maxSegmentRows(): number {
+    const configured = this.config.optimizer_config.max_segment_size;
+    const rows = typeof configured === 'number' && configured > 0 ? configured : DEFAULT_MAX_SEGMENT_ROWS;
+    return Math.min(rows, Math.floor(SEGMENT_VECTOR_BYTES / (this.dim * 4)));
+  }
+
+  /**
+   * A new unsealed segment holding copies of the live rows of `sources` (a merge or vacuum), with `origins[i]`
+   * the source row of new row i, so rows deleted while it is being built can be tombstoned at commit.
+   */
+  copyLiveRows(sources: readonly Segment[]): MergeCopy {
+    const live = sources.reduce((n, s) => n + s.liveCount, 0);
+    const segment = new Segment(this.dim, Math.max(1, live));
+    for (const [field, schema] of this.payloadIndexes)
+      segment.addColumn(parseKey(field), COLUMN_KIND[schema], this.codeOf);
+    const origins: RowRef[] = [];
+    for (const source of sources) {
+      for (let row = 0; row < source.count; row++) {
+        if (!source.isLive(row)) continue;
+        segment.append(
+          source.ids[row]!,
+          source.vector(row),
+          source.payloadBytesOf(row),
+          () => source.payload(row),
+          this.codeOf,
+        );
+        origins.push({ segment: source, offset: row });
+      }
+    }
+    segment.frozen = true;
+    return { segment, origins, sources };
+  }
+
+  /**
+   * The commit point of a merge, ordered with the writes: rows whose source was deleted meanwhile are
+   * tombstoned, `commit` runs the catalog transaction (new segment live, sources dropped), then the new
+   * segment takes the sources' place and the id map moves to it.
+   */
+  commitMerged(copy: MergeCopy, segmentId: number, graph: Uint8Array, commit: (dead: number[]) => void): Promise<void> {
+    return this.serialize(() => {
+      const { segment, origins, sources } = copy;
+      const dead: number[] = [];
+      origins.forEach((origin, row) => {
+        if (!origin.segment.isLive(origin.offset)) dead.push(row);
+      });
+      commit(dead);
+      for (const row of dead) segment.tombstone(row);
+      segment.sealedId = segmentId;
+      segment.attachGraph(graph);
+      origins.forEach((origin, row) => {
+        if (segment.isLive(row)) this.rows.set(pointIdKey(segment.ids[row]!), { segment, offset: row });
+      });
+      const first = this.segments.indexOf(sources[0]!);
+      const kept = this.segments.filter((s) => !sources.includes(s));
+      kept.splice(Math.min(first, kept.length), 0, segment);
+      this.segments.splice(0, this.segments.length, ...kept);
+    });
+  }
+
   /** Adds a sealed segment loaded from disk (recovery): its live rows join the id map. */
   attachSealed(segment: Segment): void {
     this.segments.push(segment);
-    for (const [field, schema] of this.payloadIndexes) segment.addColumn(parseKey(field), COLUMN_KIND[schema], this.codeOf);
+    for (const [field, schema] of this.payloadIndexes)
+      segment.addColumn(parseKey(field), COLUMN_KIND[schema], this.codeOf);
     for (let row = 0; row < segment.count; row++) {
       if (segment.isLive(row)) this.rows.set(pointIdKey(segment.ids[row]!), { segment, offset: row });
     }

@@ -1,20 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Condition } from '../index-engine/index.js';
+import type { PlanBranch } from '../index-engine/segment-search.js';
 import { PoolTaskError, SearchPool, type SearchPoolOptions } from '../workers/pool.js';
 import type { QueryHits, ScanHits, SearchQuery, Task, TaskResult } from '../workers/protocol.js';
 import { Catalog } from './catalog.js';
 import { Collection } from './collection.js';
 import { buildCollectionConfig } from './collection-config.js';
 import { ERRORS, type ErrorCode, StrataError } from './errors.js';
+import { Optimizer } from './optimizer.js';
 import { decodePointId } from './point-id.js';
-import { Sealer } from './sealer.js';
+import { type QueryInput, queryCollection } from './query.js';
+import { chunk, type SearchOutcome, searchCollection } from './search.js';
 import { Segment } from './segment.js';
 import { decodeIds, decodePayloads, decodeVectors, SEGMENT_FILES, SegmentFormatError } from './segment-format.js';
 import { collectionDir, readSegment, removeDir, removeOrphans, segmentDir, segmentsDir } from './segment-store.js';
-import { type QueryInput, queryCollection } from './query.js';
-import { chunk, type SearchOutcome, searchCollection } from './search.js';
-import type { PlanBranch } from '../index-engine/segment-search.js';
 import type { CollectionConfig, CreateCollectionInput, PayloadFieldSchema, ScoredPoint, SearchInput } from './types.js';
 
 export const COLLECTION_NAME_RE = /^[A-Za-z0-9_-]{1,128}$/;
@@ -40,7 +40,7 @@ export class Database {
   readonly dataDir: string;
   readonly catalog: Catalog;
   readonly pool: SearchPool;
-  readonly sealer: Sealer;
+  readonly optimizer: Optimizer;
   private readonly collections = new Map<string, Collection>();
   private readonly options: DatabaseOptions;
   ready = false;
@@ -59,7 +59,7 @@ export class Database {
     fs.mkdirSync(this.dataDir, { recursive: true });
     this.catalog = new Catalog(this.dataDir);
     this.pool = new SearchPool(options.pool);
-    this.sealer = new Sealer({
+    this.optimizer = new Optimizer({
       catalog: this.catalog,
       dataDir: this.dataDir,
       buildGraph: (segment, collection) => this.buildGraph(segment, collection),
@@ -88,7 +88,8 @@ export class Database {
    */
   async recover(): Promise<void> {
     const abandoned = this.catalog.abandonBuildingSegments();
-    if (abandoned.length > 0) this.options.log?.('warn', { segments: abandoned }, 'discarded unfinished segment builds');
+    if (abandoned.length > 0)
+      this.options.log?.('warn', { segments: abandoned }, 'discarded unfinished segment builds');
     for (const row of this.catalog.listCollections()) {
       const started = Date.now();
       const collection = this.makeCollection(row.id, row.name, JSON.parse(row.config) as CollectionConfig);
@@ -101,7 +102,11 @@ export class Database {
       } catch (e) {
         if (!(e instanceof SegmentFormatError)) throw e;
         collection.unavailable = new StrataError('STRATA_ERR_SEGMENT_CORRUPT', [row.name, e.message]);
-        this.options.log?.('error', { collection: row.name, file: e.file, reason: e.message }, 'collection unavailable: damaged segment');
+        this.options.log?.(
+          'error',
+          { collection: row.name, file: e.file, reason: e.message },
+          'collection unavailable: damaged segment',
+        );
         continue;
       }
       let n = 0;
@@ -120,7 +125,7 @@ export class Database {
         await new Promise((resolve) => setImmediate(resolve));
       }
       this.options.onRecovered?.(row.name, collection.pointsCount, Date.now() - started);
-      this.sealer.schedule(collection);
+      this.optimizer.schedule(collection);
     }
     this.ready = true;
   }
@@ -133,15 +138,25 @@ export class Database {
       const vectorsFile = files[SEGMENT_FILES.vectors];
       const idsFile = files[SEGMENT_FILES.ids];
       const payloadsFile = files[SEGMENT_FILES.payloads];
-      if (!vectorsFile || !idsFile || !payloadsFile) throw new SegmentFormatError(`segment ${id}`, 'a data file is not listed in its manifest');
+      if (!vectorsFile || !idsFile || !payloadsFile)
+        throw new SegmentFormatError(`segment ${id}`, 'a data file is not listed in its manifest');
       const { vectors, dim, count } = decodeVectors(vectorsFile);
       const ids = decodeIds(idsFile);
       const payloads = decodePayloads(payloadsFile);
       if (dim !== collection.dim || count !== ids.length || count !== payloads.count || count !== manifest.count) {
-        throw new SegmentFormatError(`segment ${id}`, `inconsistent sizes (dim ${dim}, rows ${count}/${ids.length}/${payloads.count})`);
+        throw new SegmentFormatError(
+          `segment ${id}`,
+          `inconsistent sizes (dim ${dim}, rows ${count}/${ids.length}/${payloads.count})`,
+        );
       }
       const graph = files[SEGMENT_FILES.graph] ?? null;
-      const segment = Segment.fromSealed(id, dim, { vectors, ids, payloadOffsets: payloads.offsets, payloadBytes: payloads.bytes }, graph);
+      const segment = Segment.fromSealed(
+        id,
+        dim,
+        { vectors, ids, payloadOffsets: payloads.offsets, payloadBytes: payloads.bytes },
+        graph,
+      );
+      segment.verifyGraph(`${segmentDir(this.dataDir, collection.name, id)}/${SEGMENT_FILES.graph}`);
       for (const row of this.catalog.tombstonesOf(id)) segment.tombstone(row);
       collection.attachSealed(segment);
       await new Promise((resolve) => setImmediate(resolve));
@@ -152,7 +167,7 @@ export class Database {
     const collection = new Collection(id, name, config, this.catalog, (segments, filter, countOnly) =>
       this.runScan(segments, filter, countOnly),
     );
-    collection.onSegmentFrozen = () => this.sealer.schedule(collection);
+    collection.onNeedsOptimization = () => this.optimizer.schedule(collection);
     return collection;
   }
 
@@ -273,7 +288,7 @@ export class Database {
   }
 
   async close(): Promise<void> {
-    await this.sealer.stop();
+    await this.optimizer.stop();
     await this.pool.close();
     this.catalog.close();
   }

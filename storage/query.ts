@@ -3,8 +3,8 @@ import { StrataError } from './errors.js';
 import type { FilterJson } from './filter-json.js';
 import { parsePointId } from './point-id.js';
 import { scrollCollection } from './scroll.js';
-import { MAX_SEARCH_RESULTS } from './search.js';
 import type { SearchOutcome } from './search.js';
+import { MAX_SEARCH_RESULTS } from './search.js';
 import type { SearchInput } from './types.js';
 
 export type QueryInput = Omit<SearchInput, 'vector' | 'limit'> & { query?: unknown; limit?: number | null | undefined };

@@ -52,7 +52,8 @@ function header(magic: string, a: number, b: number, bodyBytes: number): { out: 
 }
 
 function readHeader(bytes: Uint8Array, magic: string, file: string): { a: number; b: number; view: DataView } {
-  if (bytes.byteLength < HEADER_BYTES) throw new SegmentFormatError(file, `truncated: ${bytes.byteLength} bytes, no header`);
+  if (bytes.byteLength < HEADER_BYTES)
+    throw new SegmentFormatError(file, `truncated: ${bytes.byteLength} bytes, no header`);
   const got = String.fromCharCode(bytes[0]!, bytes[1]!, bytes[2]!, bytes[3]!);
   if (got !== magic) throw new SegmentFormatError(file, `bad magic ${JSON.stringify(got)}, expected ${magic}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -64,7 +65,8 @@ function readHeader(bytes: Uint8Array, magic: string, file: string): { a: number
 }
 
 function expectLength(bytes: Uint8Array, want: number, file: string): void {
-  if (bytes.byteLength !== want) throw new SegmentFormatError(file, `${bytes.byteLength} bytes, expected ${want} (truncated or padded)`);
+  if (bytes.byteLength !== want)
+    throw new SegmentFormatError(file, `${bytes.byteLength} bytes, expected ${want} (truncated or padded)`);
 }
 
 // ---- vectors.f32: header (dim, count) + float32[count * dim] --------------------------------------------------
@@ -75,7 +77,10 @@ export function encodeVectors(vectors: Float32Array, dim: number, count: number)
   return out;
 }
 
-export function decodeVectors(bytes: Uint8Array, file = SEGMENT_FILES.vectors): { dim: number; count: number; vectors: Float32Array } {
+export function decodeVectors(
+  bytes: Uint8Array,
+  file = SEGMENT_FILES.vectors,
+): { dim: number; count: number; vectors: Float32Array } {
   const { a: dim, b: count } = readHeader(bytes, 'SVEC', file);
   expectLength(bytes, HEADER_BYTES + dim * count * 4, file);
   // copy into an aligned buffer: the caller moves it into shared memory anyway
@@ -127,7 +132,8 @@ export function decodePayloads(
   const offsets = new Uint32Array(count + 1);
   new Uint8Array(offsets.buffer).set(bytes.subarray(HEADER_BYTES, HEADER_BYTES + (count + 1) * 4));
   for (let i = 0; i < count; i++) {
-    if (offsets[i]! > offsets[i + 1]! || offsets[i + 1]! > length) throw new SegmentFormatError(file, `row ${i}: bad payload range`);
+    if (offsets[i]! > offsets[i + 1]! || offsets[i + 1]! > length)
+      throw new SegmentFormatError(file, `row ${i}: bad payload range`);
   }
   return { count, offsets, bytes: bytes.subarray(HEADER_BYTES + (count + 1) * 4) };
 }

@@ -71,7 +71,9 @@ export async function writeSegment(
 }
 
 /** Reads and verifies a segment directory; throws SegmentFormatError naming the bad file. */
-export async function readSegment(dir: string): Promise<{ manifest: SegmentManifest; files: Record<string, Uint8Array> }> {
+export async function readSegment(
+  dir: string,
+): Promise<{ manifest: SegmentManifest; files: Record<string, Uint8Array> }> {
   const manifestFile = path.join(dir, SEGMENT_FILES.manifest);
   let manifest: SegmentManifest;
   try {

@@ -1,3 +1,5 @@
+import { decodeHnsw } from '../index-engine/hnsw/format.js';
+import { verifyHnsw } from '../index-engine/hnsw/graph.js';
 import {
   type ColumnHandle,
   type ColumnKind,
@@ -11,6 +13,7 @@ import {
   tombstoneWords,
 } from '../index-engine/index.js';
 import type { PointId } from './point-id.js';
+import { SegmentFormatError } from './segment-format.js';
 
 /** Bytes a segment may reserve for vectors and for payloads (virtual memory until used). */
 export const SEGMENT_VECTOR_BYTES = 256 * 1024 * 1024;
@@ -51,8 +54,8 @@ export class Segment {
   frozen = false;
   /** Catalog id once the segment is sealed on disk (its rows then live in its files, not in `points`). */
   sealedId: number | null = null;
-  /** A sealing job is building this segment's files. */
-  sealing = false;
+  /** An optimizer job (seal, merge, vacuum) is reading this segment. */
+  optimizing = false;
 
   constructor(dim: number, maxRows: number, exactPayloadBytes?: number) {
     this.dim = dim;
@@ -101,6 +104,18 @@ export class Segment {
     const buf = new SharedArrayBuffer(bytes.byteLength);
     new Uint8Array(buf).set(bytes);
     this.graphBuf = buf;
+  }
+
+  /** Checks the graph's structure (links in range, layers consistent); a bad graph is a damaged file. */
+  verifyGraph(file: string): void {
+    if (this.graphBuf === null) return;
+    try {
+      const graph = decodeHnsw(this.graphBuf);
+      if (graph.count !== this.rows) throw new RangeError(`graph has ${graph.count} nodes, segment ${this.rows} rows`);
+      verifyHnsw(graph);
+    } catch (e) {
+      throw new SegmentFormatError(file, (e as Error).message);
+    }
   }
 
   get hasGraph(): boolean {
@@ -201,6 +216,15 @@ export class Segment {
       columns: [...this.columns.values()].map((c) => c.handle),
       graph: this.graphBuf,
     };
+  }
+
+  /** The row's payload as stored (UTF-8 JSON), a view. */
+  payloadBytesOf(offset: number): Uint8Array {
+    return new Uint8Array(
+      this.payloadBytesBuf,
+      this.payloadOffsets[offset]!,
+      this.payloadOffsets[offset + 1]! - this.payloadOffsets[offset]!,
+    );
   }
 
   payload(offset: number): Record<string, unknown> {

@@ -16,7 +16,12 @@ export interface CollectionConfig {
     readonly ef_construct: number;
     readonly full_scan_threshold: number;
   };
-  readonly optimizer_config: Readonly<Record<string, unknown>> & { readonly indexing_threshold: number };
+  readonly optimizer_config: Readonly<Record<string, unknown>> & {
+    readonly indexing_threshold: number;
+    readonly deleted_threshold: number;
+    readonly vacuum_min_vector_number: number;
+    readonly max_segment_size: number | null;
+  };
   readonly wal_config: { readonly wal_capacity_mb: number; readonly wal_segments_ahead: number };
   readonly quantization_config: Readonly<Record<string, unknown>> | null;
 }

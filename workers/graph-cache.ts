@@ -1,6 +1,6 @@
-import type { SegmentHandle } from '../index-engine/index.js';
 import { decodeHnsw } from '../index-engine/hnsw/format.js';
 import type { HnswGraph } from '../index-engine/hnsw/graph.js';
+import type { SegmentHandle } from '../index-engine/index.js';
 
 /** Decoded graphs (views over the segment's shared graph buffer) per segment, kept between tasks. */
 const MAX_GRAPHS = 256;

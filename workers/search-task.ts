@@ -4,9 +4,6 @@
  */
 import { buildHnsw } from '../index-engine/hnsw/build.js';
 import { encodeHnsw } from '../index-engine/hnsw/format.js';
-import { createFloatScorer, floatScorerFactory } from '../index-engine/scorer.js';
-import { searchSegment } from '../index-engine/segment-search.js';
-import { graphOf } from './graph-cache.js';
 import {
   compileRowPredicate,
   isTombstoned,
@@ -14,6 +11,9 @@ import {
   type SegmentHandle,
   type SegmentView,
 } from '../index-engine/index.js';
+import { createFloatScorer, floatScorerFactory } from '../index-engine/scorer.js';
+import { searchSegment } from '../index-engine/segment-search.js';
+import { graphOf } from './graph-cache.js';
 import { payloadReader } from './payload-cache.js';
 import type {
   BuildGraphTask,
@@ -57,11 +57,15 @@ function search(task: SearchTask): QueryHits[] {
       });
       plans.push({ uid: handle.uid, ...hits.plan });
     }
-    merged.sort((a, b) => (metric.higherIsBetter ? b.raw - a.raw : a.raw - b.raw) || a.uid - b.uid || a.offset - b.offset);
+    merged.sort(
+      (a, b) => (metric.higherIsBetter ? b.raw - a.raw : a.raw - b.raw) || a.uid - b.uid || a.offset - b.offset,
+    );
     const kept = merged.slice(0, q.k).map((h) => ({ ...h, score: metric.finalize(h.raw) }));
     const threshold = q.scoreThreshold;
     const passing =
-      threshold === null ? kept : kept.filter((h) => (metric.higherIsBetter ? h.score >= threshold : h.score <= threshold));
+      threshold === null
+        ? kept
+        : kept.filter((h) => (metric.higherIsBetter ? h.score >= threshold : h.score <= threshold));
     return {
       uids: Uint32Array.from(passing, (h) => h.uid),
       offsets: Uint32Array.from(passing, (h) => h.offset),

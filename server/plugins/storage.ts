@@ -21,6 +21,7 @@ export default fp(
       dataDir: opts.dataDir,
       pool: { threads: opts.workers, ...(opts.queueSize > 0 ? { maxQueue: opts.queueSize } : {}) },
       onRecovered: (collection, points, ms) => app.log.info({ collection, points, ms }, 'collection recovered'),
+      log: (level, fields, message) => app.log[level](fields, message),
     });
     app.decorate('db', db);
     app.addHook('onReady', async () => {

@@ -1,0 +1,190 @@
+/**
+ * Binary heaps of (offset, distance) over typed arrays, for graph search. Distances are "smaller is closer"
+ * (callers negate similarities). Both grow on demand and are meant to be reused across queries (`clear()`).
+ */
+
+/** Nearest on top: the frontier of a best-first search. */
+export class CandidateHeap {
+  private ids: Uint32Array;
+  private dists: Float64Array;
+  size = 0;
+
+  constructor(capacity = 64) {
+    this.ids = new Uint32Array(Math.max(1, capacity));
+    this.dists = new Float64Array(Math.max(1, capacity));
+  }
+
+  clear(): void {
+    this.size = 0;
+  }
+
+  /** Distance of the nearest entry; only meaningful while size > 0. */
+  topDist(): number {
+    return this.dists[0]!;
+  }
+
+  topId(): number {
+    return this.ids[0]!;
+  }
+
+  push(id: number, dist: number): void {
+    if (this.size === this.ids.length) this.grow();
+    const ids = this.ids;
+    const dists = this.dists;
+    let i = this.size++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const pd = dists[p]!;
+      if (pd <= dist) break;
+      ids[i] = ids[p]!;
+      dists[i] = pd;
+      i = p;
+    }
+    ids[i] = id;
+    dists[i] = dist;
+  }
+
+  /** Removes the nearest entry and returns its id. */
+  pop(): number {
+    const ids = this.ids;
+    const dists = this.dists;
+    const top = ids[0]!;
+    const n = --this.size;
+    if (n === 0) return top;
+    const id = ids[n]!;
+    const dist = dists[n]!;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      let cd = dists[c]!;
+      const r = c + 1;
+      if (r < n) {
+        const rd = dists[r]!;
+        if (rd < cd) {
+          c = r;
+          cd = rd;
+        }
+      }
+      if (cd >= dist) break;
+      ids[i] = ids[c]!;
+      dists[i] = cd;
+      i = c;
+    }
+    ids[i] = id;
+    dists[i] = dist;
+    return top;
+  }
+
+  private grow(): void {
+    const ids = new Uint32Array(this.ids.length * 2);
+    const dists = new Float64Array(this.dists.length * 2);
+    ids.set(this.ids);
+    dists.set(this.dists);
+    this.ids = ids;
+    this.dists = dists;
+  }
+}
+
+/**
+ * Farthest on top: the kept results of a search, bounded by the caller (push, then pop while over its limit).
+ * Equal distances rank by offset (the larger offset is the farther), so the kept set does not depend on the
+ * order in which nodes were reached.
+ */
+export class ResultHeap {
+  private ids: Uint32Array;
+  private dists: Float64Array;
+  size = 0;
+
+  constructor(capacity = 64) {
+    this.ids = new Uint32Array(Math.max(1, capacity));
+    this.dists = new Float64Array(Math.max(1, capacity));
+  }
+
+  clear(): void {
+    this.size = 0;
+  }
+
+  /** Distance of the farthest kept entry; only meaningful while size > 0. */
+  worstDist(): number {
+    return this.dists[0]!;
+  }
+
+  worstId(): number {
+    return this.ids[0]!;
+  }
+
+  push(id: number, dist: number): void {
+    if (this.size === this.ids.length) this.grow();
+    const ids = this.ids;
+    const dists = this.dists;
+    let i = this.size++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const pd = dists[p]!;
+      if (pd > dist || (pd === dist && ids[p]! > id)) break;
+      ids[i] = ids[p]!;
+      dists[i] = pd;
+      i = p;
+    }
+    ids[i] = id;
+    dists[i] = dist;
+  }
+
+  /** Removes the farthest entry and returns its id. */
+  pop(): number {
+    const ids = this.ids;
+    const dists = this.dists;
+    const top = ids[0]!;
+    const n = --this.size;
+    if (n === 0) return top;
+    const id = ids[n]!;
+    const dist = dists[n]!;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      let cd = dists[c]!;
+      let cid = ids[c]!;
+      const r = c + 1;
+      if (r < n) {
+        const rd = dists[r]!;
+        const rid = ids[r]!;
+        if (rd > cd || (rd === cd && rid > cid)) {
+          c = r;
+          cd = rd;
+          cid = rid;
+        }
+      }
+      if (cd < dist || (cd === dist && cid < id)) break;
+      ids[i] = cid;
+      dists[i] = cd;
+      i = c;
+    }
+    ids[i] = id;
+    dists[i] = dist;
+    return top;
+  }
+
+  /**
+   * Empties the heap into `ids`/`dists` nearest first (ascending distance, then offset) and returns how many
+   * entries were written. The targets must hold `size` entries.
+   */
+  drainSorted(ids: Uint32Array, dists: Float64Array): number {
+    const n = this.size;
+    for (let i = n - 1; i >= 0; i--) {
+      dists[i] = this.dists[0]!;
+      ids[i] = this.pop();
+    }
+    return n;
+  }
+
+  private grow(): void {
+    const ids = new Uint32Array(this.ids.length * 2);
+    const dists = new Float64Array(this.dists.length * 2);
+    ids.set(this.ids);
+    dists.set(this.dists);
+    this.ids = ids;
+    this.dists = dists;
+  }
+}

@@ -1,0 +1,51 @@
+import type { Metric } from './metric.js';
+
+/**
+ * A query bound to a vector store (Lance's DistCalculator): `score(offset)` is the raw kernel value between the
+ * query and row `offset`. Larger is better when `higherIsBetter` (dot), smaller otherwise (squared L2). Index
+ * structures see only this, so raw floats and quantized codes plug in the same way.
+ */
+export interface Scorer {
+  readonly higherIsBetter: boolean;
+  score(offset: number): number;
+}
+
+/** Builds the scorer whose query is row `offset` of the same store (what graph construction needs). */
+export type ScorerFactory = (offset: number) => Scorer;
+
+type Kernel = Metric['raw'];
+
+/** One class for every float metric, so call sites that hold a scorer stay monomorphic. */
+class FloatScorer implements Scorer {
+  readonly higherIsBetter: boolean;
+  private readonly kernel: Kernel;
+  private readonly vectors: Float32Array;
+  private readonly dim: number;
+  private readonly query: Float32Array;
+  private readonly queryOffset: number;
+
+  constructor(vectors: Float32Array, dim: number, query: Float32Array, queryOffset: number, metric: Metric) {
+    this.higherIsBetter = metric.higherIsBetter;
+    this.kernel = metric.raw;
+    this.vectors = vectors;
+    this.dim = dim;
+    this.query = query;
+    this.queryOffset = queryOffset;
+  }
+
+  score(offset: number): number {
+    return this.kernel(this.query, this.queryOffset, this.vectors, offset * this.dim, this.dim);
+  }
+}
+
+/** Scores rows of `vectors` (row-major, `dim` floats per row) against a prepared query (normalized for Cosine). */
+export function createFloatScorer(vectors: Float32Array, dim: number, query: Float32Array, metric: Metric): Scorer {
+  if (query.length !== dim) throw new RangeError(`query has ${query.length} dimensions, vectors have ${dim}`);
+  return new FloatScorer(vectors, dim, query, 0, metric);
+}
+
+/** Scorers whose query is a row of `vectors` itself, read in place (no copy per row). */
+export function floatScorerFactory(vectors: Float32Array, dim: number, metric: Metric): ScorerFactory {
+  if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`dim must be a positive integer, got ${dim}`);
+  return (offset) => new FloatScorer(vectors, dim, vectors, offset * dim, metric);
+}

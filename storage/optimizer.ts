@@ -1,0 +1,199 @@
+import type { Catalog } from './catalog.js';
+import type { Collection } from './collection.js';
+import { encodePointId } from './point-id.js';
+import type { Segment } from './segment.js';
+import { encodeIds, encodePayloads, encodeVectors, SEGMENT_FILES, SEGMENT_FORMAT_VERSION } from './segment-format.js';
+import { removeDir, segmentDir, writeSegment } from './segment-store.js';
+
+export interface OptimizerDeps {
+  readonly catalog: Catalog;
+  readonly dataDir: string;
+  /** Builds the segment's graph on the worker pool; returns its encoded bytes. */
+  readonly buildGraph: (segment: Segment, collection: Collection) => Promise<Uint8Array>;
+  readonly log: (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => void;
+}
+
+/** One unit of background work on a collection. */
+type Job =
+  | { readonly kind: 'seal'; readonly segment: Segment }
+  | { readonly kind: 'merge'; readonly sources: readonly Segment[]; readonly reason: 'merge' | 'vacuum' };
+
+/**
+ * The background optimizer, one job at a time, never blocking reads or writes:
+ * - seal: a frozen growing segment gets its graph and its files (its rows then leave the growing log);
+ * - merge: small sealed segments are rewritten as one, up to `max_segment_size` points;
+ * - vacuum: a sealed segment whose deleted share passes `deleted_threshold` is rewritten without them.
+ * Every job builds in a worker, writes its files into a temporary directory (fsync, rename), then commits in
+ * one catalog transaction ordered with the collection's writes. A crash before the commit leaves the old
+ * layout (recovery discards the unfinished build); after it, the new one.
+ */
+export class Optimizer {
+  private readonly deps: OptimizerDeps;
+  private readonly queue = new Set<Collection>();
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  /** Jobs finished since start, by kind (telemetry and tests). */
+  readonly finished = { seal: 0, merge: 0, vacuum: 0, failed: 0 };
+
+  constructor(deps: OptimizerDeps) {
+    this.deps = deps;
+  }
+
+  /** Looks for work on the collection soon. */
+  schedule(collection: Collection): void {
+    if (this.stopped) return;
+    this.queue.add(collection);
+    this.running ??= this.loop().finally(() => {
+      this.running = null;
+      const next = this.queue.values().next();
+      if (!next.done) this.schedule(next.value);
+    });
+  }
+
+  /** Resolves when no work is left. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Finishes the job in progress, starts no other. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue.clear();
+    await this.idle();
+  }
+
+  /** Whether a job is running or waiting for this collection (Qdrant's optimizer status). */
+  busyWith(collection: Collection): boolean {
+    return this.queue.has(collection) || nextJob(collection) !== null;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped && this.queue.size > 0) {
+      const collection = this.queue.values().next().value as Collection;
+      const job = collection.dropped ? null : nextJob(collection);
+      if (job === null) {
+        this.queue.delete(collection);
+        continue;
+      }
+      const ok = await this.run(collection, job);
+      if (!ok) this.queue.delete(collection); // retried on the next write that schedules it
+    }
+  }
+
+  private async run(collection: Collection, job: Job): Promise<boolean> {
+    const { catalog, dataDir, log } = this.deps;
+    const started = Date.now();
+    const sources = job.kind === 'seal' ? [job.segment] : job.sources;
+    for (const s of sources) s.optimizing = true;
+    // A merge copies the live rows now; rows deleted while it builds are tombstoned at commit.
+    const copy = job.kind === 'seal' ? null : collection.copyLiveRows(job.sources);
+    const target = job.kind === 'seal' ? job.segment : copy!.segment;
+    const segmentId = catalog.beginSegment(collection.id, target.count);
+    const dir = segmentDir(dataDir, collection.name, segmentId);
+    try {
+      const graph = await this.deps.buildGraph(target, collection);
+      await this.writeFiles(collection, target, segmentId, dir, graph);
+      if (job.kind === 'seal') {
+        await collection.commitSealed(job.segment, segmentId, (absorbed, dead) => {
+          catalog.sealSegment(segmentId, collection.id, absorbed.map(encodePointId), dead);
+          job.segment.attachGraph(graph);
+        });
+      } else {
+        await collection.commitMerged(copy!, segmentId, graph, (dead) => {
+          catalog.sealSegment(
+            segmentId,
+            collection.id,
+            [],
+            dead,
+            job.sources.map((s) => s.sealedId!),
+          );
+        });
+        for (const s of job.sources) await removeDir(segmentDir(dataDir, collection.name, s.sealedId!));
+      }
+      const kind = job.kind === 'seal' ? 'seal' : job.reason;
+      this.finished[kind]++;
+      log(
+        'info',
+        {
+          collection: collection.name,
+          segment: segmentId,
+          rows: target.count,
+          ...(job.kind === 'merge' ? { from: job.sources.map((s) => s.sealedId) } : {}),
+          ms: Date.now() - started,
+        },
+        kind === 'seal' ? 'segment sealed' : kind === 'merge' ? 'segments merged' : 'segment vacuumed',
+      );
+      return true;
+    } catch (err) {
+      this.finished.failed++;
+      catalog.dropSegment(segmentId);
+      await removeDir(dir).catch(() => undefined);
+      if (!collection.dropped) {
+        log(
+          'error',
+          { err, collection: collection.name, segment: segmentId, job: job.kind },
+          'optimization failed; the old layout stays',
+        );
+      }
+      return false;
+    } finally {
+      for (const s of sources) s.optimizing = false;
+    }
+  }
+
+  private async writeFiles(
+    collection: Collection,
+    segment: Segment,
+    segmentId: number,
+    dir: string,
+    graph: Uint8Array,
+  ) {
+    const data = segment.sealingData();
+    const { m, ef_construct } = collection.config.hnsw_config;
+    await writeSegment(
+      dir,
+      {
+        [SEGMENT_FILES.vectors]: encodeVectors(data.vectors, segment.dim, segment.count),
+        [SEGMENT_FILES.ids]: encodeIds(data.ids),
+        [SEGMENT_FILES.payloads]: encodePayloads(data.payloadOffsets, data.payloadBytes, segment.count),
+        [SEGMENT_FILES.graph]: graph,
+      },
+      {
+        format: 'strata-segment',
+        version: SEGMENT_FORMAT_VERSION,
+        segmentId,
+        dim: segment.dim,
+        count: segment.count,
+        distance: collection.distance,
+        createdAt: new Date().toISOString(),
+        hnsw: { m, efConstruct: ef_construct },
+      },
+    );
+  }
+}
+
+/** The most useful job for a collection now: seal first, then vacuum, then merge. */
+function nextJob(collection: Collection): Job | null {
+  const free = collection.segments.filter((s) => !s.optimizing);
+  const frozen = free.find((s) => s.frozen && s.sealedId === null);
+  if (frozen) return { kind: 'seal', segment: frozen };
+  const sealed = free.filter((s) => s.sealedId !== null);
+  const { deleted_threshold, vacuum_min_vector_number } = collection.config.optimizer_config;
+  const dirty = sealed.find((s) => {
+    const deleted = s.count - s.liveCount;
+    return deleted >= Math.min(vacuum_min_vector_number, s.count) && deleted / s.count > deleted_threshold;
+  });
+  if (dirty) return { kind: 'merge', sources: [dirty], reason: 'vacuum' };
+  // Merge the smallest sealed segments while two of them fit together under half the maximum size.
+  const maxSize = collection.maxSegmentRows;
+  const small = sealed.filter((s) => s.liveCount <= maxSize / 2).sort((a, b) => a.liveCount - b.liveCount);
+  if (small.length < 2) return null;
+  const sources: Segment[] = [];
+  let rows = 0;
+  for (const s of small) {
+    if (rows + s.liveCount > maxSize) break;
+    sources.push(s);
+    rows += s.liveCount;
+  }
+  return sources.length >= 2 ? { kind: 'merge', sources, reason: 'merge' } : null;
+}
