@@ -25,6 +25,8 @@ export interface SegmentHandle {
   readonly columns: readonly ColumnHandle[];
   /** The encoded HNSW graph of a sealed segment (hnsw/format.ts), or null while it is searched flat. */
   readonly graph: SharedArrayBuffer | null;
+  /** The SQ8 bundle of a sealed segment with scalar quantization (quantization/sq8-bundle.ts), or null. */
+  readonly sq8: SharedArrayBuffer | null;
 }
 
 /** What a search loop reads: typed views plus a payload accessor (decoding is the caller's business). */

@@ -114,11 +114,6 @@ export class Collection {
     return this.segments.reduce((n, s) => n + (s.hasGraph ? s.liveCount : 0), 0);
   }
 
-  /** Qdrant's status: yellow while frozen segments wait to be sealed (searches stay correct meanwhile). */
-  get status(): 'green' | 'yellow' {
-    return this.segments.some((s) => s.optimizing || (s.frozen && s.sealedId === null)) ? 'yellow' : 'green';
-  }
-
   locate(id: PointId): RowRef | undefined {
     return this.rows.get(pointIdKey(id));
   }
@@ -315,7 +310,12 @@ export class Collection {
    * tombstoned, `commit` runs the catalog transaction (new segment live, sources dropped), then the new
    * segment takes the sources' place and the id map moves to it.
    */
-  commitMerged(copy: MergeCopy, segmentId: number, graph: Uint8Array, commit: (dead: number[]) => void): Promise<void> {
+  commitMerged(
+    copy: MergeCopy,
+    segmentId: number,
+    index: { graph: Uint8Array; sq8: Uint8Array | null },
+    commit: (dead: number[]) => void,
+  ): Promise<void> {
     return this.serialize(() => {
       const { segment, origins, sources } = copy;
       const dead: number[] = [];
@@ -325,7 +325,7 @@ export class Collection {
       commit(dead);
       for (const row of dead) segment.tombstone(row);
       segment.sealedId = segmentId;
-      segment.attachGraph(graph);
+      segment.attachIndex(index);
       origins.forEach((origin, row) => {
         if (segment.isLive(row)) this.rows.set(pointIdKey(segment.ids[row]!), { segment, offset: row });
       });

@@ -8,7 +8,7 @@ import { Catalog } from './catalog.js';
 import { Collection } from './collection.js';
 import { buildCollectionConfig } from './collection-config.js';
 import { ERRORS, type ErrorCode, StrataError } from './errors.js';
-import { Optimizer } from './optimizer.js';
+import { type BuiltIndex, Optimizer } from './optimizer.js';
 import { decodePointId } from './point-id.js';
 import { type QueryInput, queryCollection } from './query.js';
 import { chunk, type SearchOutcome, searchCollection } from './search.js';
@@ -18,6 +18,8 @@ import { collectionDir, readSegment, removeDir, removeOrphans, segmentDir, segme
 import type { CollectionConfig, CreateCollectionInput, PayloadFieldSchema, ScoredPoint, SearchInput } from './types.js';
 
 export const COLLECTION_NAME_RE = /^[A-Za-z0-9_-]{1,128}$/;
+/** Qdrant's default quantile for scalar quantization. */
+const DEFAULT_QUANTILE = 0.99;
 /** Points read per catalog page during recovery; the event loop runs between pages. */
 const RECOVERY_PAGE = 2000;
 /** Seconds a client is told to wait when the search queue is full. */
@@ -62,14 +64,18 @@ export class Database {
     this.optimizer = new Optimizer({
       catalog: this.catalog,
       dataDir: this.dataDir,
-      buildGraph: (segment, collection) => this.buildGraph(segment, collection),
+      buildIndex: (segment, collection) => this.buildIndex(segment, collection),
       log: (level, fields, message) => this.options.log?.(level, fields, message),
     });
   }
 
-  /** Builds a segment's HNSW graph on the pool (over its shared memory) and returns the encoded graph. */
-  private async buildGraph(segment: Segment, collection: Collection): Promise<Uint8Array> {
+  /**
+   * Builds a segment's index on the pool, over its shared memory: the HNSW graph, plus int8 codes when the
+   * collection asks for scalar quantization.
+   */
+  private async buildIndex(segment: Segment, collection: Collection): Promise<BuiltIndex> {
     const { m, ef_construct } = collection.config.hnsw_config;
+    const scalar = (collection.config.quantization_config as { scalar?: { quantile?: number } } | null)?.scalar;
     const result = await this.runTask({
       kind: 'build_graph',
       distance: collection.distance,
@@ -77,8 +83,9 @@ export class Database {
       m,
       efConstruct: ef_construct,
       seed: segment.uid,
+      quantization: scalar ? { quantile: scalar.quantile ?? DEFAULT_QUANTILE } : null,
     });
-    return result.graph;
+    return { graph: result.graph, sq8: result.sq8 };
   }
 
   /**
@@ -150,11 +157,12 @@ export class Database {
         );
       }
       const graph = files[SEGMENT_FILES.graph] ?? null;
+      const sq8 = files[SEGMENT_FILES.quantized] ?? null;
       const segment = Segment.fromSealed(
         id,
         dim,
         { vectors, ids, payloadOffsets: payloads.offsets, payloadBytes: payloads.bytes },
-        graph,
+        { graph, sq8 },
       );
       segment.verifyGraph(`${segmentDir(this.dataDir, collection.name, id)}/${SEGMENT_FILES.graph}`);
       for (const row of this.catalog.tombstonesOf(id)) segment.tombstone(row);
@@ -222,6 +230,11 @@ export class Database {
     );
     for (const outcome of outcomes) for (const plan of outcome.plans) this.planCounts[plan.branch]++;
     return outcomes;
+  }
+
+  /** Qdrant's status: yellow while the optimizer has work on the collection (searches stay correct meanwhile). */
+  status(collection: Collection): 'green' | 'yellow' {
+    return this.optimizer.busyWith(collection) ? 'yellow' : 'green';
   }
 
   /** Qdrant's universal query form (vector, point id or none) for a batch on one collection. */

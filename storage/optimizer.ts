@@ -8,9 +8,15 @@ import { removeDir, segmentDir, writeSegment } from './segment-store.js';
 export interface OptimizerDeps {
   readonly catalog: Catalog;
   readonly dataDir: string;
-  /** Builds the segment's graph on the worker pool; returns its encoded bytes. */
-  readonly buildGraph: (segment: Segment, collection: Collection) => Promise<Uint8Array>;
+  /** Builds the segment's index on the worker pool; returns its encoded structures. */
+  readonly buildIndex: (segment: Segment, collection: Collection) => Promise<BuiltIndex>;
   readonly log: (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => void;
+}
+
+/** A segment's encoded index: the HNSW graph, and the SQ8 bundle when the collection quantizes. */
+export interface BuiltIndex {
+  readonly graph: Uint8Array;
+  readonly sq8: Uint8Array | null;
 }
 
 /** One unit of background work on a collection. */
@@ -62,9 +68,9 @@ export class Optimizer {
     await this.idle();
   }
 
-  /** Whether a job is running or waiting for this collection (Qdrant's optimizer status). */
+  /** Whether a job is running or waiting for this collection (Qdrant's yellow status). */
   busyWith(collection: Collection): boolean {
-    return this.queue.has(collection) || nextJob(collection) !== null;
+    return collection.segments.some((s) => s.optimizing) || nextJob(collection) !== null;
   }
 
   private async loop(): Promise<void> {
@@ -91,15 +97,15 @@ export class Optimizer {
     const segmentId = catalog.beginSegment(collection.id, target.count);
     const dir = segmentDir(dataDir, collection.name, segmentId);
     try {
-      const graph = await this.deps.buildGraph(target, collection);
-      await this.writeFiles(collection, target, segmentId, dir, graph);
+      const index = await this.deps.buildIndex(target, collection);
+      await this.writeFiles(collection, target, segmentId, dir, index);
       if (job.kind === 'seal') {
         await collection.commitSealed(job.segment, segmentId, (absorbed, dead) => {
           catalog.sealSegment(segmentId, collection.id, absorbed.map(encodePointId), dead);
-          job.segment.attachGraph(graph);
+          job.segment.attachIndex(index);
         });
       } else {
-        await collection.commitMerged(copy!, segmentId, graph, (dead) => {
+        await collection.commitMerged(copy!, segmentId, index, (dead) => {
           catalog.sealSegment(
             segmentId,
             collection.id,
@@ -146,7 +152,7 @@ export class Optimizer {
     segment: Segment,
     segmentId: number,
     dir: string,
-    graph: Uint8Array,
+    index: BuiltIndex,
   ) {
     const data = segment.sealingData();
     const { m, ef_construct } = collection.config.hnsw_config;
@@ -156,7 +162,8 @@ export class Optimizer {
         [SEGMENT_FILES.vectors]: encodeVectors(data.vectors, segment.dim, segment.count),
         [SEGMENT_FILES.ids]: encodeIds(data.ids),
         [SEGMENT_FILES.payloads]: encodePayloads(data.payloadOffsets, data.payloadBytes, segment.count),
-        [SEGMENT_FILES.graph]: graph,
+        [SEGMENT_FILES.graph]: index.graph,
+        ...(index.sq8 ? { [SEGMENT_FILES.quantized]: index.sq8 } : {}),
       },
       {
         format: 'strata-segment',

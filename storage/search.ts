@@ -15,12 +15,16 @@ export interface PlanReport {
   readonly branch: PlanBranch;
   readonly matches: number;
   readonly distance_evaluations: number;
+  readonly quantized: boolean;
 }
 
 export interface SearchOutcome {
   readonly points: ScoredPoint[];
   readonly plans: PlanReport[];
 }
+
+/** Candidates re-ranked per result when searching int8 codes (ALGORITHMS.md §4.1: K' = 4k). */
+export const DEFAULT_OVERSAMPLING = 4;
 
 /** Documented limit: `limit + offset` of one search. */
 export const MAX_SEARCH_RESULTS = 10_000;
@@ -55,6 +59,11 @@ export async function searchCollection(
       exact: input.params?.exact === true,
       ef: input.params?.hnsw_ef ?? hnsw_config.ef_construct,
       plainThreshold: hnsw_config.full_scan_threshold,
+      quantization: {
+        ignore: input.params?.quantization?.ignore === true,
+        rescore: input.params?.quantization?.rescore !== false,
+        oversampling: input.params?.quantization?.oversampling ?? DEFAULT_OVERSAMPLING,
+      },
     };
   });
   const segments = collection.searchableSegments();
@@ -96,6 +105,7 @@ export async function searchCollection(
           branch: p.branch,
           matches: p.matches,
           distance_evaluations: p.distanceEvaluations,
+          quantized: p.quantized,
         };
       }),
     );

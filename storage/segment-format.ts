@@ -16,6 +16,7 @@ export const SEGMENT_FILES = {
   ids: 'ids.bin',
   payloads: 'payloads.bin',
   graph: 'hnsw.graph',
+  quantized: 'quantized.sq8',
   manifest: 'manifest.json',
 } as const;
 

@@ -49,6 +49,7 @@ export class Segment {
   >();
   private payloadEnd = 0;
   private graphBuf: SharedArrayBuffer | null = null;
+  private sq8Buf: SharedArrayBuffer | null = null;
   private rows = 0;
   private deleted = 0;
   frozen = false;
@@ -82,7 +83,7 @@ export class Segment {
     sealedId: number,
     dim: number,
     data: { vectors: Float32Array; ids: PointId[]; payloadOffsets: Uint32Array; payloadBytes: Uint8Array },
-    graph: Uint8Array | null,
+    index: { graph: Uint8Array | null; sq8: Uint8Array | null },
   ): Segment {
     const count = data.ids.length;
     const segment = new Segment(dim, Math.max(1, count), data.payloadOffsets[count]!);
@@ -95,15 +96,17 @@ export class Segment {
     segment.rows = count;
     segment.frozen = true;
     segment.sealedId = sealedId;
-    if (graph) segment.attachGraph(graph);
+    segment.attachIndex(index);
     return segment;
   }
 
-  /** The index graph (encoded, index-engine/hnsw/format.ts) in shared memory, read by workers without a copy. */
-  attachGraph(bytes: Uint8Array): void {
-    const buf = new SharedArrayBuffer(bytes.byteLength);
-    new Uint8Array(buf).set(bytes);
-    this.graphBuf = buf;
+  /**
+   * The index structures (encoded graph, index-engine/hnsw/format.ts; SQ8 bundle, quantization/sq8-bundle.ts)
+   * move into shared memory, where workers read them without a copy.
+   */
+  attachIndex(index: { graph: Uint8Array | null; sq8: Uint8Array | null }): void {
+    this.graphBuf = index.graph && toShared(index.graph);
+    this.sq8Buf = index.sq8 && toShared(index.sq8);
   }
 
   /** Checks the graph's structure (links in range, layers consistent); a bad graph is a damaged file. */
@@ -215,6 +218,7 @@ export class Segment {
       payloadBytes: this.payloadBytesBuf,
       columns: [...this.columns.values()].map((c) => c.handle),
       graph: this.graphBuf,
+      sq8: this.sq8Buf,
     };
   }
 
@@ -235,6 +239,12 @@ export class Segment {
   vector(offset: number): Float32Array {
     return this.vectors.slice(offset * this.dim, (offset + 1) * this.dim);
   }
+}
+
+function toShared(bytes: Uint8Array): SharedArrayBuffer {
+  const buf = new SharedArrayBuffer(bytes.byteLength);
+  new Uint8Array(buf).set(bytes);
+  return buf;
 }
 
 /** Grows a growable SharedArrayBuffer to at least `bytes`, doubling to keep appends amortized O(1). */

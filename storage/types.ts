@@ -75,6 +75,14 @@ export interface SearchParams {
   readonly hnsw_ef?: number | undefined;
   readonly exact?: boolean | undefined;
   readonly explain?: boolean | undefined;
+  readonly quantization?:
+    | {
+        readonly ignore?: boolean | undefined;
+        readonly rescore?: boolean | undefined;
+        readonly oversampling?: number | undefined;
+      }
+    | null
+    | undefined;
 }
 
 /** Points chosen by id or by filter (delete and payload edits). */

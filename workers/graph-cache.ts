@@ -1,18 +1,34 @@
 import { decodeHnsw } from '../index-engine/hnsw/format.js';
 import type { HnswGraph } from '../index-engine/hnsw/graph.js';
 import type { SegmentHandle } from '../index-engine/index.js';
+import { decodeSq8Bundle } from '../index-engine/quantization/sq8-bundle.js';
 
-/** Decoded graphs (views over the segment's shared graph buffer) per segment, kept between tasks. */
-const MAX_GRAPHS = 256;
-const cache = new Map<number, HnswGraph>();
+/**
+ * Decoded index structures (views over a sealed segment's shared buffers, never copies) per segment, kept
+ * between tasks: a sealed segment's graph and codes never change.
+ */
+const MAX_ENTRIES = 256;
+
+function cached<T>(cache: Map<number, T>, uid: number, decode: () => T): T {
+  let value = cache.get(uid);
+  if (value === undefined) {
+    if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value as number);
+    value = decode();
+    cache.set(uid, value);
+  }
+  return value;
+}
+
+type Sq8Bundle = ReturnType<typeof decodeSq8Bundle>;
+const graphs = new Map<number, HnswGraph>();
+const quantized = new Map<number, Sq8Bundle>();
 
 export function graphOf(handle: SegmentHandle): HnswGraph | null {
-  if (handle.graph === null) return null;
-  let graph = cache.get(handle.uid);
-  if (graph === undefined) {
-    if (cache.size >= MAX_GRAPHS) cache.delete(cache.keys().next().value as number);
-    graph = decodeHnsw(handle.graph);
-    cache.set(handle.uid, graph);
-  }
-  return graph;
+  const buffer = handle.graph;
+  return buffer === null ? null : cached(graphs, handle.uid, () => decodeHnsw(buffer));
+}
+
+export function sq8Of(handle: SegmentHandle): Sq8Bundle | null {
+  const buffer = handle.sq8;
+  return buffer === null ? null : cached(quantized, handle.uid, () => decodeSq8Bundle(buffer));
 }

@@ -19,6 +19,8 @@ export interface SearchQuery {
   readonly ef: number;
   /** Filtered searches matching at most this many rows of a segment score them exactly. */
   readonly plainThreshold: number;
+  /** How to use quantized segments: skip them (`ignore`), re-rank `oversampling`·k candidates exactly (`rescore`). */
+  readonly quantization: { readonly ignore: boolean; readonly rescore: boolean; readonly oversampling: number };
 }
 
 export interface SearchTask {
@@ -44,10 +46,14 @@ export interface BuildGraphTask {
   readonly m: number;
   readonly efConstruct: number;
   readonly seed: number;
+  /** Scalar int8 quantization to train and encode as well (quantization_config.scalar), or null. */
+  readonly quantization: { readonly quantile: number } | null;
 }
 
 export interface BuiltGraph {
   readonly graph: Uint8Array;
+  /** The SQ8 bundle when quantization was asked for. */
+  readonly sq8: Uint8Array | null;
   readonly ms: number;
 }
 
@@ -64,6 +70,8 @@ export interface SegmentPlanReport {
   readonly branch: PlanBranch;
   readonly matches: number;
   readonly distanceEvaluations: number;
+  /** Whether the int8 codes were searched (then re-ranked exactly when rescoring). */
+  readonly quantized: boolean;
 }
 
 /** Best first. Rows are identified by segment uid and row offset. */

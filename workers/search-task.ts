@@ -11,9 +11,14 @@ import {
   type SegmentHandle,
   type SegmentView,
 } from '../index-engine/index.js';
+import { encodeSq8Bundle } from '../index-engine/quantization/sq8-bundle.js';
+import { encodeSq8 } from '../index-engine/quantization/sq8-encode.js';
+import { createSq8Scorer, oversampledK, rescoreExact } from '../index-engine/quantization/sq8-scorer.js';
+import { trainSq8 } from '../index-engine/quantization/sq8-train.js';
 import { createFloatScorer, floatScorerFactory } from '../index-engine/scorer.js';
+import type { SegmentPlan } from '../index-engine/segment-search.js';
 import { searchSegment } from '../index-engine/segment-search.js';
-import { graphOf } from './graph-cache.js';
+import { graphOf, sq8Of } from './graph-cache.js';
 import { payloadReader } from './payload-cache.js';
 import type {
   BuildGraphTask,
@@ -50,12 +55,27 @@ function search(task: SearchTask): QueryHits[] {
       if (segment.dim !== q.vector.length) {
         throw new RangeError(`query has ${q.vector.length} dimensions, segment ${handle.uid} has ${segment.dim}`);
       }
-      const scorer = createFloatScorer(segment.vectors, segment.dim, q.vector, metric);
-      const hits = searchSegment(segment, graph, { ...q, scorer }, metric);
+      const floatScorer = createFloatScorer(segment.vectors, segment.dim, q.vector, metric);
+      const sq8 = q.quantization.ignore || q.exact ? null : sq8Of(handle);
+      let hits: { offsets: Uint32Array; raws: Float64Array; plan: SegmentPlan };
+      if (sq8 === null) {
+        hits = searchSegment(segment, graph, { ...q, scorer: floatScorer }, metric);
+      } else {
+        // Search over the int8 codes, then (rescore) re-rank the oversampled candidates with the float vectors.
+        const scorer = createSq8Scorer(sq8.params, sq8.encoded, q.vector, task.distance);
+        const k = q.quantization.rescore ? oversampledK(q.k, q.quantization.oversampling) : q.k;
+        const approx = searchSegment(segment, graph, { ...q, k, scorer }, metric);
+        if (q.quantization.rescore) {
+          const exact = rescoreExact(approx.offsets, segment.vectors, segment.dim, q.vector, task.distance, q.k);
+          hits = { offsets: exact.offsets, raws: exact.scores, plan: approx.plan };
+        } else {
+          hits = approx;
+        }
+      }
       hits.offsets.forEach((offset, i) => {
         merged.push({ uid: handle.uid, offset, raw: hits.raws[i]! });
       });
-      plans.push({ uid: handle.uid, ...hits.plan });
+      plans.push({ uid: handle.uid, ...hits.plan, quantized: sq8 !== null });
     }
     merged.sort(
       (a, b) => (metric.higherIsBetter ? b.raw - a.raw : a.raw - b.raw) || a.uid - b.uid || a.offset - b.offset,
@@ -86,7 +106,13 @@ function buildGraph(task: BuildGraphTask): BuiltGraph {
     efConstruct,
     seed,
   });
-  return { graph: new Uint8Array(encodeHnsw(graph)), ms: performance.now() - started };
+  let sq8: Uint8Array | null = null;
+  if (task.quantization !== null) {
+    const params = trainSq8(vectors, segment.dim, segment.count, { quantile: task.quantization.quantile, seed });
+    const encoded = encodeSq8(params, vectors, segment.dim, segment.count);
+    sq8 = new Uint8Array(encodeSq8Bundle(params, encoded, segment.count));
+  }
+  return { graph: new Uint8Array(encodeHnsw(graph)), sq8, ms: performance.now() - started };
 }
 
 function scan(task: ScanTask): ScanHits {

@@ -11,14 +11,14 @@ import {
 import { CollectionNameParams, ERROR_RESPONSES, OkResult, UpdateResultSchema, WaitQuery } from '../schemas/common.js';
 import { completed, ok } from './envelope.js';
 
-async function describe(collection: Collection) {
+async function describe(db: Database, collection: Collection) {
   const payloadSchema: Record<string, { data_type: string; params: Record<string, unknown>; points: number }> = {};
   for (const [field, dataType] of collection.payloadIndexes) {
     const points = await collection.count({ must_not: [{ is_empty: { key: field } }] });
     payloadSchema[field] = { data_type: dataType, params: {}, points };
   }
   return {
-    status: collection.status,
+    status: db.status(collection),
     optimizer_status: 'ok' as const,
     points_count: collection.pointsCount,
     vectors_count: collection.pointsCount,
@@ -63,7 +63,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: CollectionInfoSchema, ...ERROR_RESPONSES },
       },
     },
-    async (req, reply) => ok(reply, await describe(app.db.get(req.params.collection_name))),
+    async (req, reply) => ok(reply, await describe(app.db, app.db.get(req.params.collection_name))),
   );
   app.delete(
     '/collections/:collection_name',

@@ -16,7 +16,7 @@ export const SearchParamsSchema = Type.Object({
     Type.Object({
       ignore: Type.Optional(Type.Boolean()),
       rescore: Type.Optional(Type.Boolean()),
-      oversampling: Type.Optional(Type.Number({ minimum: 1 })),
+      oversampling: Type.Optional(Type.Number({ minimum: 1, maximum: 100 })),
     }),
   ),
 });
@@ -67,6 +67,7 @@ export const PlanReportSchema = Type.Object({
   ),
   matches: Type.Integer(),
   distance_evaluations: Type.Integer(),
+  quantized: Type.Boolean(),
 });
 
 function Explained<T extends TSchema>(result: T, explain: TSchema) {

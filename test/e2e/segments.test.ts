@@ -24,6 +24,12 @@ async function waitSealed(url: string, name: string, minIndexed: number): Promis
   throw new Error('segments were not sealed in time');
 }
 
+/** Log lines reach the test through a pipe, a moment after the state they describe. */
+async function waitForLog(s: RunningServer, text: string): Promise<void> {
+  for (let i = 0; i < 300 && !s.output().includes(text); i++) await new Promise((r) => setTimeout(r, 100));
+  expect(s.output()).toContain(text);
+}
+
 beforeAll(async () => {
   server = await startServer();
   await api(server.url, 'PUT', '/collections/seg', {
@@ -73,7 +79,7 @@ describe('sealing', () => {
       });
       expect(manifest.files['vectors.f32'].sha256).toMatch(/^[0-9a-f]{64}$/);
     }
-    expect(server.output()).toContain('segment sealed');
+    await waitForLog(server, 'segment sealed');
   });
 
   it('searches sealed segments through the graph and the growing one exactly, with recall >= 0.95', async () => {
@@ -200,7 +206,7 @@ describe('optimizer', () => {
     let info = await waitSealed(server.url, 'opt', 1200);
     searching = false;
     expect(await checks).toBeGreaterThan(0);
-    expect(server.output()).toContain('segments merged');
+    await waitForLog(server, 'segments merged');
     expect(info.points_count).toBe(1500);
     expect(info.segments_count).toBeLessThan(5);
     const scroll = await api(server.url, 'POST', '/collections/opt/points/scroll', { limit: 10_000 });
@@ -227,6 +233,64 @@ describe('optimizer', () => {
     for (const hit of res.body.result) expect(doomed).not.toContain(hit.id);
     const ids = res.body.result.map((h: { id: number }) => h.id);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe('scalar int8 quantization', () => {
+  it('searches int8 codes with oversampling and float rescoring, recall@10 >= 0.97', async () => {
+    await api(server.url, 'PUT', '/collections/q8', {
+      vectors: { size: 32, distance: 'Cosine' },
+      optimizers_config: { indexing_threshold: 1000, max_segment_size: 1000 },
+      quantization_config: { scalar: { type: 'int8', quantile: 0.99, always_ram: true } },
+    });
+    const next = rng(31);
+    // clustered data with one outlier dimension, so the outlier split matters
+    const centers = Array.from({ length: 20 }, () => randomVector(next, 32));
+    const points = Array.from({ length: 2500 }, (_, id) => {
+      const c = centers[id % 20]!;
+      const vector = c.map((x) => x + (next() - 0.5) * 0.3);
+      if (id % 3 === 0) vector[5] = vector[5]! * 20;
+      return { id, vector };
+    });
+    for (let from = 0; from < 2500; from += 500) {
+      await api(server.url, 'PUT', '/collections/q8/points', { points: points.slice(from, from + 500) });
+    }
+    await waitSealed(server.url, 'q8', 2000);
+    const dir = path.join(server.dataDir, 'collections/q8/segments');
+    for (const d of fs.readdirSync(dir)) expect(fs.readdirSync(path.join(dir, d))).toContain('quantized.sq8');
+    let overlap = 0;
+    let overlapNoRescore = 0;
+    for (let q = 0; q < 30; q++) {
+      const vector = points[(q * 37) % 2000]!.vector.map((x) => x + (next() - 0.5) * 0.2);
+      const [quant, raw, exact] = await Promise.all([
+        api(server.url, 'POST', '/collections/q8/points/search', { vector, limit: 10, params: { explain: true } }),
+        api(server.url, 'POST', '/collections/q8/points/search', {
+          vector,
+          limit: 10,
+          params: { quantization: { rescore: false } },
+        }),
+        api(server.url, 'POST', '/collections/q8/points/search', { vector, limit: 10, params: { exact: true } }),
+      ]);
+      // sealed segments search their int8 codes; the growing one is searched in float
+      const sealed = quant.body.explain.filter((p: { segment: unknown }) => typeof p.segment === 'number');
+      expect(sealed.length).toBe(2);
+      expect(sealed.every((p: { quantized: boolean }) => p.quantized)).toBe(true);
+      const want = new Set(exact.body.result.map((h: { id: number }) => h.id));
+      overlap += quant.body.result.filter((h: { id: number }) => want.has(h.id)).length;
+      overlapNoRescore += raw.body.result.filter((h: { id: number }) => want.has(h.id)).length;
+      // rescored scores are exact float scores
+      const exactScores = new Map(exact.body.result.map((h: { id: number; score: number }) => [h.id, h.score]));
+      for (const h of quant.body.result)
+        if (exactScores.has(h.id)) expect(h.score).toBeCloseTo(exactScores.get(h.id) as number, 5);
+    }
+    console.log(`int8 recall@10: rescored ${overlap / 300}, codes only ${overlapNoRescore / 300}`);
+    expect(overlap / 300).toBeGreaterThanOrEqual(0.97);
+    const ignored = await api(server.url, 'POST', '/collections/q8/points/search', {
+      vector: points[0]!.vector,
+      limit: 1,
+      params: { quantization: { ignore: true }, explain: true },
+    });
+    expect(ignored.body.explain.every((p: { quantized: boolean }) => !p.quantized)).toBe(true);
   });
 });
 
