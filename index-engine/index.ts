@@ -1,5 +1,6 @@
 /** The engine's public surface: pure computation over typed arrays, no I/O. */
 
+export { CandidateHeap, ResultHeap } from './candidate-heap.js';
 export { ABSENT_CODE, type ColumnHandle, type ColumnKind, columnBytes, columnCell, columnView } from './column.js';
 export { dot, manhattan, squaredL2 } from './distance.js';
 export { compilePayloadPredicate, type PayloadPredicate } from './filter/compile.js';
@@ -8,7 +9,73 @@ export { parseDatetime } from './filter/datetime.js';
 export { flatValues, lookup, parseKey } from './filter/payload-path.js';
 export { compileRowPredicate, type RowPredicate } from './filter/row-predicate.js';
 export { type FlatQuery, flatSearch, type Hits } from './flat-search.js';
+export { buildHnsw, type HnswBuildInput } from './hnsw/build.js';
+export {
+  decodeHnsw,
+  encodeHnsw,
+  encodeHnswInto,
+  HNSW_FORMAT_VERSION,
+  HNSW_MAGIC,
+  hnswByteLength,
+} from './hnsw/format.js';
+export { freezeGraph, type HnswBuildState, type HnswGraph, type HnswLayer, verifyHnsw } from './hnsw/graph.js';
+export { type HnswHits, type HnswSearchOptions, searchHnsw } from './hnsw/search.js';
+export { type BindOptions, bindQuery, type KernelSet } from './kernels/kernel-set.js';
+export {
+  createSegmentMemory,
+  leaseScratch,
+  MAX_PAGES,
+  maxRowsPerMemory,
+  pagesFor,
+  reclaimScratch,
+  releaseScratch,
+  rowCapacity,
+  SCAN_BLOCK,
+  SCRATCH_BYTE_OFFSET,
+  SCRATCH_SLOTS,
+  scratchOutPtr,
+  scratchQueryPtr,
+  slotBytes,
+  vectorsByteOffset,
+  vectorsView,
+  WASM_PAGE_BYTES,
+} from './kernels/memory-layout.js';
+export type { SegmentMemory } from './kernels/wasm-api.js';
+export {
+  createWasmKernels,
+  type PairKernel,
+  type ScanKernel,
+  simdModuleBytes,
+  type WasmKernels,
+  wasmSimdSupported,
+} from './kernels/wasm-kernels.js';
 export { type Distance, METRICS, type Metric, normalizeInPlace, prepareVector } from './metric.js';
+export {
+  allocSq8Encoded,
+  type Sq8Encoded,
+  type Sq8Mode,
+  type Sq8Params,
+  sq8BytesPerVector,
+} from './quantization/sq8.js';
+export { decodeSq8Row, encodeSq8, encodeSq8Row } from './quantization/sq8-encode.js';
+export {
+  decodeSq8Params,
+  encodeSq8Params,
+  SQ8_FORMAT_VERSION,
+  SQ8_MAGIC,
+  sq8ParamsByteLength,
+} from './quantization/sq8-format.js';
+export {
+  createSq8Scorer,
+  DEFAULT_OVERSAMPLING,
+  oversampledK,
+  rescoreExact,
+  type ScoredOffsets,
+  scanSq8,
+  topKSq8,
+} from './quantization/sq8-scorer.js';
+export { DEFAULT_SQ8_TRAIN, type Sq8TrainOptions, trainSq8 } from './quantization/sq8-train.js';
+export { createFloatScorer, floatScorerFactory, type Scorer, type ScorerFactory } from './scorer.js';
 export {
   decodePayload,
   isTombstoned,
@@ -18,3 +85,4 @@ export {
   tombstoneWords,
 } from './segment-layout.js';
 export { TopK } from './top-k.js';
+export { VisitedSet } from './visited-set.js';

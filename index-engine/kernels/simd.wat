@@ -1,0 +1,380 @@
+;; Distance kernels in WebAssembly SIMD (v128), assembled at build time by scripts/build-wasm.mjs.
+;;
+;; The memory is imported and shared: every segment owns one WebAssembly.Memory (memory-layout.ts), and each
+;; thread instantiates this module against it. Pointers are byte offsets into that memory; `dim` counts
+;; elements. Unaligned pointers are allowed (v128.load has no alignment requirement), dims that are not a
+;; multiple of 4 end in a scalar tail.
+;;
+;; Accumulation is in f32, in 4 independent v128 accumulators (16 floats per iteration) so consecutive adds do
+;; not wait on each other; bench/KERNELS.md has the measurements behind the choice. The horizontal sum is
+;; (acc0 + acc1) + (acc2 + acc3), then lanes (0 + 1) + (2 + 3), then the scalar tail.
+;;
+;; Scan kernels score `count` consecutive rows (stride dim * 4 bytes, or dim bytes for int8 codes) against
+;; one query and store one f32 per row at out, out + 4, ... WAT has no macros, so each f32 kernel's body
+;; appears twice (pair and scan): change both, the unit tests check they agree bit for bit.
+(module
+  (import "env" "memory" (memory 1 65536 shared))
+
+  ;; ---- f32 · f32 ----------------------------------------------------------------------------------------
+
+  (func $dot (export "dot") (param $a i32) (param $b i32) (param $dim i32) (result f32)
+    (local $end i32) (local $end16 i32) (local $end4 i32)
+    (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128)
+    (local $sum f32)
+    (local.set $end (i32.add (local.get $a) (i32.shl (local.get $dim) (i32.const 2))))
+    (local.set $end16 (i32.add (local.get $a) (i32.shl (i32.and (local.get $dim) (i32.const -16)) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $a) (i32.shl (i32.and (local.get $dim) (i32.const -4)) (i32.const 2))))
+    (if (i32.lt_u (local.get $a) (local.get $end16))
+      (then
+        (loop $by16
+          (local.set $acc0 (f32x4.add (local.get $acc0)
+            (f32x4.mul (v128.load (local.get $a)) (v128.load (local.get $b)))))
+          (local.set $acc1 (f32x4.add (local.get $acc1)
+            (f32x4.mul (v128.load offset=16 (local.get $a)) (v128.load offset=16 (local.get $b)))))
+          (local.set $acc2 (f32x4.add (local.get $acc2)
+            (f32x4.mul (v128.load offset=32 (local.get $a)) (v128.load offset=32 (local.get $b)))))
+          (local.set $acc3 (f32x4.add (local.get $acc3)
+            (f32x4.mul (v128.load offset=48 (local.get $a)) (v128.load offset=48 (local.get $b)))))
+          (local.set $a (i32.add (local.get $a) (i32.const 64)))
+          (local.set $b (i32.add (local.get $b) (i32.const 64)))
+          (br_if $by16 (i32.lt_u (local.get $a) (local.get $end16))))))
+    (if (i32.lt_u (local.get $a) (local.get $end4))
+      (then
+        (loop $by4
+          (local.set $acc0 (f32x4.add (local.get $acc0)
+            (f32x4.mul (v128.load (local.get $a)) (v128.load (local.get $b)))))
+          (local.set $a (i32.add (local.get $a) (i32.const 16)))
+          (local.set $b (i32.add (local.get $b) (i32.const 16)))
+          (br_if $by4 (i32.lt_u (local.get $a) (local.get $end4))))))
+    (local.set $sum (call $hsum4 (local.get $acc0) (local.get $acc1) (local.get $acc2) (local.get $acc3)))
+    (if (i32.lt_u (local.get $a) (local.get $end))
+      (then
+        (loop $tail
+          (local.set $sum (f32.add (local.get $sum) (f32.mul (f32.load (local.get $a)) (f32.load (local.get $b)))))
+          (local.set $a (i32.add (local.get $a) (i32.const 4)))
+          (local.set $b (i32.add (local.get $b) (i32.const 4)))
+          (br_if $tail (i32.lt_u (local.get $a) (local.get $end))))))
+    (local.get $sum))
+
+  (func $l2sq (export "l2sq") (param $a i32) (param $b i32) (param $dim i32) (result f32)
+    (local $end i32) (local $end16 i32) (local $end4 i32)
+    (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128)
+    (local $d v128) (local $sum f32) (local $ds f32)
+    (local.set $end (i32.add (local.get $a) (i32.shl (local.get $dim) (i32.const 2))))
+    (local.set $end16 (i32.add (local.get $a) (i32.shl (i32.and (local.get $dim) (i32.const -16)) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $a) (i32.shl (i32.and (local.get $dim) (i32.const -4)) (i32.const 2))))
+    (if (i32.lt_u (local.get $a) (local.get $end16))
+      (then
+        (loop $by16
+          (local.set $d (f32x4.sub (v128.load (local.get $a)) (v128.load (local.get $b))))
+          (local.set $acc0 (f32x4.add (local.get $acc0) (f32x4.mul (local.get $d) (local.get $d))))
+          (local.set $d (f32x4.sub (v128.load offset=16 (local.get $a)) (v128.load offset=16 (local.get $b))))
+          (local.set $acc1 (f32x4.add (local.get $acc1) (f32x4.mul (local.get $d) (local.get $d))))
+          (local.set $d (f32x4.sub (v128.load offset=32 (local.get $a)) (v128.load offset=32 (local.get $b))))
+          (local.set $acc2 (f32x4.add (local.get $acc2) (f32x4.mul (local.get $d) (local.get $d))))
+          (local.set $d (f32x4.sub (v128.load offset=48 (local.get $a)) (v128.load offset=48 (local.get $b))))
+          (local.set $acc3 (f32x4.add (local.get $acc3) (f32x4.mul (local.get $d) (local.get $d))))
+          (local.set $a (i32.add (local.get $a) (i32.const 64)))
+          (local.set $b (i32.add (local.get $b) (i32.const 64)))
+          (br_if $by16 (i32.lt_u (local.get $a) (local.get $end16))))))
+    (if (i32.lt_u (local.get $a) (local.get $end4))
+      (then
+        (loop $by4
+          (local.set $d (f32x4.sub (v128.load (local.get $a)) (v128.load (local.get $b))))
+          (local.set $acc0 (f32x4.add (local.get $acc0) (f32x4.mul (local.get $d) (local.get $d))))
+          (local.set $a (i32.add (local.get $a) (i32.const 16)))
+          (local.set $b (i32.add (local.get $b) (i32.const 16)))
+          (br_if $by4 (i32.lt_u (local.get $a) (local.get $end4))))))
+    (local.set $sum (call $hsum4 (local.get $acc0) (local.get $acc1) (local.get $acc2) (local.get $acc3)))
+    (if (i32.lt_u (local.get $a) (local.get $end))
+      (then
+        (loop $tail
+          (local.set $ds (f32.sub (f32.load (local.get $a)) (f32.load (local.get $b))))
+          (local.set $sum (f32.add (local.get $sum) (f32.mul (local.get $ds) (local.get $ds))))
+          (local.set $a (i32.add (local.get $a) (i32.const 4)))
+          (local.set $b (i32.add (local.get $b) (i32.const 4)))
+          (br_if $tail (i32.lt_u (local.get $a) (local.get $end))))))
+    (local.get $sum))
+
+  (func $l1 (export "l1") (param $a i32) (param $b i32) (param $dim i32) (result f32)
+    (local $end i32) (local $end16 i32) (local $end4 i32)
+    (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128)
+    (local $sum f32)
+    (local.set $end (i32.add (local.get $a) (i32.shl (local.get $dim) (i32.const 2))))
+    (local.set $end16 (i32.add (local.get $a) (i32.shl (i32.and (local.get $dim) (i32.const -16)) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $a) (i32.shl (i32.and (local.get $dim) (i32.const -4)) (i32.const 2))))
+    (if (i32.lt_u (local.get $a) (local.get $end16))
+      (then
+        (loop $by16
+          (local.set $acc0 (f32x4.add (local.get $acc0)
+            (f32x4.abs (f32x4.sub (v128.load (local.get $a)) (v128.load (local.get $b))))))
+          (local.set $acc1 (f32x4.add (local.get $acc1)
+            (f32x4.abs (f32x4.sub (v128.load offset=16 (local.get $a)) (v128.load offset=16 (local.get $b))))))
+          (local.set $acc2 (f32x4.add (local.get $acc2)
+            (f32x4.abs (f32x4.sub (v128.load offset=32 (local.get $a)) (v128.load offset=32 (local.get $b))))))
+          (local.set $acc3 (f32x4.add (local.get $acc3)
+            (f32x4.abs (f32x4.sub (v128.load offset=48 (local.get $a)) (v128.load offset=48 (local.get $b))))))
+          (local.set $a (i32.add (local.get $a) (i32.const 64)))
+          (local.set $b (i32.add (local.get $b) (i32.const 64)))
+          (br_if $by16 (i32.lt_u (local.get $a) (local.get $end16))))))
+    (if (i32.lt_u (local.get $a) (local.get $end4))
+      (then
+        (loop $by4
+          (local.set $acc0 (f32x4.add (local.get $acc0)
+            (f32x4.abs (f32x4.sub (v128.load (local.get $a)) (v128.load (local.get $b))))))
+          (local.set $a (i32.add (local.get $a) (i32.const 16)))
+          (local.set $b (i32.add (local.get $b) (i32.const 16)))
+          (br_if $by4 (i32.lt_u (local.get $a) (local.get $end4))))))
+    (local.set $sum (call $hsum4 (local.get $acc0) (local.get $acc1) (local.get $acc2) (local.get $acc3)))
+    (if (i32.lt_u (local.get $a) (local.get $end))
+      (then
+        (loop $tail
+          (local.set $sum (f32.add (local.get $sum)
+            (f32.abs (f32.sub (f32.load (local.get $a)) (f32.load (local.get $b))))))
+          (local.set $a (i32.add (local.get $a) (i32.const 4)))
+          (local.set $b (i32.add (local.get $b) (i32.const 4)))
+          (br_if $tail (i32.lt_u (local.get $a) (local.get $end))))))
+    (local.get $sum))
+
+  ;; (acc0 + acc1) + (acc2 + acc3), then the four lanes pairwise.
+  (func $hsum4 (param $acc0 v128) (param $acc1 v128) (param $acc2 v128) (param $acc3 v128) (result f32)
+    (local $v v128)
+    (local.set $v (f32x4.add
+      (f32x4.add (local.get $acc0) (local.get $acc1))
+      (f32x4.add (local.get $acc2) (local.get $acc3))))
+    (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+      (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))
+
+;; ---- scans over consecutive f32 rows -----------------------------------------------------------------
+  ;; The row loop is written out around each kernel's body rather than calling it: one call per row costs
+  ;; 5-15% at dim 100-128 (bench/KERNELS.md). The arithmetic and its order are exactly the pair kernel's, so a
+  ;; scan and a per-pair call give bit-identical scores. $a walks the query, $b the row; the query's loop
+  ;; bounds are the same for every row.
+
+  (func (export "dotScan") (param $q i32) (param $base i32) (param $count i32) (param $dim i32) (param $out i32)
+    (local $stride i32) (local $outEnd i32) (local $a i32) (local $b i32)
+    (local $end i32) (local $end16 i32) (local $end4 i32)
+    (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128)
+    (local $v v128) (local $sum f32)
+    (local.set $stride (i32.shl (local.get $dim) (i32.const 2)))
+    (local.set $outEnd (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))))
+    (local.set $end (i32.add (local.get $q) (local.get $stride)))
+    (local.set $end16 (i32.add (local.get $q) (i32.shl (i32.and (local.get $dim) (i32.const -16)) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $q) (i32.shl (i32.and (local.get $dim) (i32.const -4)) (i32.const 2))))
+    (if (i32.lt_u (local.get $out) (local.get $outEnd))
+      (then
+        (loop $row
+          (local.set $a (local.get $q))
+          (local.set $b (local.get $base))
+          (local.set $acc0 (v128.const i32x4 0 0 0 0))
+          (local.set $acc1 (v128.const i32x4 0 0 0 0))
+          (local.set $acc2 (v128.const i32x4 0 0 0 0))
+          (local.set $acc3 (v128.const i32x4 0 0 0 0))
+          (if (i32.lt_u (local.get $a) (local.get $end16))
+            (then
+              (loop $by16
+                (local.set $acc0 (f32x4.add (local.get $acc0)
+                  (f32x4.mul (v128.load (local.get $a)) (v128.load (local.get $b)))))
+                (local.set $acc1 (f32x4.add (local.get $acc1)
+                  (f32x4.mul (v128.load offset=16 (local.get $a)) (v128.load offset=16 (local.get $b)))))
+                (local.set $acc2 (f32x4.add (local.get $acc2)
+                  (f32x4.mul (v128.load offset=32 (local.get $a)) (v128.load offset=32 (local.get $b)))))
+                (local.set $acc3 (f32x4.add (local.get $acc3)
+                  (f32x4.mul (v128.load offset=48 (local.get $a)) (v128.load offset=48 (local.get $b)))))
+                (local.set $a (i32.add (local.get $a) (i32.const 64)))
+                (local.set $b (i32.add (local.get $b) (i32.const 64)))
+                (br_if $by16 (i32.lt_u (local.get $a) (local.get $end16))))))
+          (if (i32.lt_u (local.get $a) (local.get $end4))
+            (then
+              (loop $by4
+                (local.set $acc0 (f32x4.add (local.get $acc0)
+                  (f32x4.mul (v128.load (local.get $a)) (v128.load (local.get $b)))))
+                (local.set $a (i32.add (local.get $a) (i32.const 16)))
+                (local.set $b (i32.add (local.get $b) (i32.const 16)))
+                (br_if $by4 (i32.lt_u (local.get $a) (local.get $end4))))))
+          ;; = $hsum4
+          (local.set $v (f32x4.add
+            (f32x4.add (local.get $acc0) (local.get $acc1))
+            (f32x4.add (local.get $acc2) (local.get $acc3))))
+          (local.set $sum (f32.add
+            (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+            (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))
+          (if (i32.lt_u (local.get $a) (local.get $end))
+            (then
+              (loop $tail
+                (local.set $sum (f32.add (local.get $sum)
+                  (f32.mul (f32.load (local.get $a)) (f32.load (local.get $b)))))
+                (local.set $a (i32.add (local.get $a) (i32.const 4)))
+                (local.set $b (i32.add (local.get $b) (i32.const 4)))
+                (br_if $tail (i32.lt_u (local.get $a) (local.get $end))))))
+          (f32.store (local.get $out) (local.get $sum))
+          (local.set $base (i32.add (local.get $base) (local.get $stride)))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (br_if $row (i32.lt_u (local.get $out) (local.get $outEnd)))))))
+
+  (func (export "l2sqScan") (param $q i32) (param $base i32) (param $count i32) (param $dim i32) (param $out i32)
+    (local $stride i32) (local $outEnd i32) (local $a i32) (local $b i32)
+    (local $end i32) (local $end16 i32) (local $end4 i32)
+    (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128)
+    (local $d v128) (local $v v128) (local $sum f32) (local $ds f32)
+    (local.set $stride (i32.shl (local.get $dim) (i32.const 2)))
+    (local.set $outEnd (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))))
+    (local.set $end (i32.add (local.get $q) (local.get $stride)))
+    (local.set $end16 (i32.add (local.get $q) (i32.shl (i32.and (local.get $dim) (i32.const -16)) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $q) (i32.shl (i32.and (local.get $dim) (i32.const -4)) (i32.const 2))))
+    (if (i32.lt_u (local.get $out) (local.get $outEnd))
+      (then
+        (loop $row
+          (local.set $a (local.get $q))
+          (local.set $b (local.get $base))
+          (local.set $acc0 (v128.const i32x4 0 0 0 0))
+          (local.set $acc1 (v128.const i32x4 0 0 0 0))
+          (local.set $acc2 (v128.const i32x4 0 0 0 0))
+          (local.set $acc3 (v128.const i32x4 0 0 0 0))
+          (if (i32.lt_u (local.get $a) (local.get $end16))
+            (then
+              (loop $by16
+                (local.set $d (f32x4.sub (v128.load (local.get $a)) (v128.load (local.get $b))))
+                (local.set $acc0 (f32x4.add (local.get $acc0) (f32x4.mul (local.get $d) (local.get $d))))
+                (local.set $d (f32x4.sub (v128.load offset=16 (local.get $a)) (v128.load offset=16 (local.get $b))))
+                (local.set $acc1 (f32x4.add (local.get $acc1) (f32x4.mul (local.get $d) (local.get $d))))
+                (local.set $d (f32x4.sub (v128.load offset=32 (local.get $a)) (v128.load offset=32 (local.get $b))))
+                (local.set $acc2 (f32x4.add (local.get $acc2) (f32x4.mul (local.get $d) (local.get $d))))
+                (local.set $d (f32x4.sub (v128.load offset=48 (local.get $a)) (v128.load offset=48 (local.get $b))))
+                (local.set $acc3 (f32x4.add (local.get $acc3) (f32x4.mul (local.get $d) (local.get $d))))
+                (local.set $a (i32.add (local.get $a) (i32.const 64)))
+                (local.set $b (i32.add (local.get $b) (i32.const 64)))
+                (br_if $by16 (i32.lt_u (local.get $a) (local.get $end16))))))
+          (if (i32.lt_u (local.get $a) (local.get $end4))
+            (then
+              (loop $by4
+                (local.set $d (f32x4.sub (v128.load (local.get $a)) (v128.load (local.get $b))))
+                (local.set $acc0 (f32x4.add (local.get $acc0) (f32x4.mul (local.get $d) (local.get $d))))
+                (local.set $a (i32.add (local.get $a) (i32.const 16)))
+                (local.set $b (i32.add (local.get $b) (i32.const 16)))
+                (br_if $by4 (i32.lt_u (local.get $a) (local.get $end4))))))
+          ;; = $hsum4
+          (local.set $v (f32x4.add
+            (f32x4.add (local.get $acc0) (local.get $acc1))
+            (f32x4.add (local.get $acc2) (local.get $acc3))))
+          (local.set $sum (f32.add
+            (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+            (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))
+          (if (i32.lt_u (local.get $a) (local.get $end))
+            (then
+              (loop $tail
+                (local.set $ds (f32.sub (f32.load (local.get $a)) (f32.load (local.get $b))))
+                (local.set $sum (f32.add (local.get $sum) (f32.mul (local.get $ds) (local.get $ds))))
+                (local.set $a (i32.add (local.get $a) (i32.const 4)))
+                (local.set $b (i32.add (local.get $b) (i32.const 4)))
+                (br_if $tail (i32.lt_u (local.get $a) (local.get $end))))))
+          (f32.store (local.get $out) (local.get $sum))
+          (local.set $base (i32.add (local.get $base) (local.get $stride)))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (br_if $row (i32.lt_u (local.get $out) (local.get $outEnd)))))))
+
+  (func (export "l1Scan") (param $q i32) (param $base i32) (param $count i32) (param $dim i32) (param $out i32)
+    (local $stride i32) (local $outEnd i32) (local $a i32) (local $b i32)
+    (local $end i32) (local $end16 i32) (local $end4 i32)
+    (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128)
+    (local $v v128) (local $sum f32)
+    (local.set $stride (i32.shl (local.get $dim) (i32.const 2)))
+    (local.set $outEnd (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))))
+    (local.set $end (i32.add (local.get $q) (local.get $stride)))
+    (local.set $end16 (i32.add (local.get $q) (i32.shl (i32.and (local.get $dim) (i32.const -16)) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $q) (i32.shl (i32.and (local.get $dim) (i32.const -4)) (i32.const 2))))
+    (if (i32.lt_u (local.get $out) (local.get $outEnd))
+      (then
+        (loop $row
+          (local.set $a (local.get $q))
+          (local.set $b (local.get $base))
+          (local.set $acc0 (v128.const i32x4 0 0 0 0))
+          (local.set $acc1 (v128.const i32x4 0 0 0 0))
+          (local.set $acc2 (v128.const i32x4 0 0 0 0))
+          (local.set $acc3 (v128.const i32x4 0 0 0 0))
+          (if (i32.lt_u (local.get $a) (local.get $end16))
+            (then
+              (loop $by16
+                (local.set $acc0 (f32x4.add (local.get $acc0)
+                  (f32x4.abs (f32x4.sub (v128.load (local.get $a)) (v128.load (local.get $b))))))
+                (local.set $acc1 (f32x4.add (local.get $acc1)
+                  (f32x4.abs (f32x4.sub (v128.load offset=16 (local.get $a)) (v128.load offset=16 (local.get $b))))))
+                (local.set $acc2 (f32x4.add (local.get $acc2)
+                  (f32x4.abs (f32x4.sub (v128.load offset=32 (local.get $a)) (v128.load offset=32 (local.get $b))))))
+                (local.set $acc3 (f32x4.add (local.get $acc3)
+                  (f32x4.abs (f32x4.sub (v128.load offset=48 (local.get $a)) (v128.load offset=48 (local.get $b))))))
+                (local.set $a (i32.add (local.get $a) (i32.const 64)))
+                (local.set $b (i32.add (local.get $b) (i32.const 64)))
+                (br_if $by16 (i32.lt_u (local.get $a) (local.get $end16))))))
+          (if (i32.lt_u (local.get $a) (local.get $end4))
+            (then
+              (loop $by4
+                (local.set $acc0 (f32x4.add (local.get $acc0)
+                  (f32x4.abs (f32x4.sub (v128.load (local.get $a)) (v128.load (local.get $b))))))
+                (local.set $a (i32.add (local.get $a) (i32.const 16)))
+                (local.set $b (i32.add (local.get $b) (i32.const 16)))
+                (br_if $by4 (i32.lt_u (local.get $a) (local.get $end4))))))
+          ;; = $hsum4
+          (local.set $v (f32x4.add
+            (f32x4.add (local.get $acc0) (local.get $acc1))
+            (f32x4.add (local.get $acc2) (local.get $acc3))))
+          (local.set $sum (f32.add
+            (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+            (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))
+          (if (i32.lt_u (local.get $a) (local.get $end))
+            (then
+              (loop $tail
+                (local.set $sum (f32.add (local.get $sum)
+                  (f32.abs (f32.sub (f32.load (local.get $a)) (f32.load (local.get $b))))))
+                (local.set $a (i32.add (local.get $a) (i32.const 4)))
+                (local.set $b (i32.add (local.get $b) (i32.const 4)))
+                (br_if $tail (i32.lt_u (local.get $a) (local.get $end))))))
+          (f32.store (local.get $out) (local.get $sum))
+          (local.set $base (i32.add (local.get $base) (local.get $stride)))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (br_if $row (i32.lt_u (local.get $out) (local.get $outEnd)))))))
+
+  ;; ---- f32 query · int8 codes --------------------------------------------------------------------------
+  ;; Kept simple: 8 codes per step (v128.load8x8_s sign-extends them to i16x8, then i32x4 halves converted to
+  ;; f32x4), two accumulators, scalar tail. The quantizer's scale and offset are the caller's business.
+
+  (func $dotI8F32 (export "dotI8F32") (param $q i32) (param $codes i32) (param $dim i32) (result f32)
+    (local $end i32) (local $end8 i32) (local $w v128)
+    (local $acc0 v128) (local $acc1 v128) (local $sum f32)
+    (local.set $end (i32.add (local.get $codes) (local.get $dim)))
+    (local.set $end8 (i32.add (local.get $codes) (i32.and (local.get $dim) (i32.const -8))))
+    (if (i32.lt_u (local.get $codes) (local.get $end8))
+      (then
+        (loop $by8
+          (local.set $w (v128.load8x8_s (local.get $codes)))
+          (local.set $acc0 (f32x4.add (local.get $acc0)
+            (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $w))) (v128.load (local.get $q)))))
+          (local.set $acc1 (f32x4.add (local.get $acc1)
+            (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $w)))
+              (v128.load offset=16 (local.get $q)))))
+          (local.set $codes (i32.add (local.get $codes) (i32.const 8)))
+          (local.set $q (i32.add (local.get $q) (i32.const 32)))
+          (br_if $by8 (i32.lt_u (local.get $codes) (local.get $end8))))))
+    (local.set $sum (call $hsum4 (local.get $acc0) (local.get $acc1) (v128.const i32x4 0 0 0 0) (v128.const i32x4 0 0 0 0)))
+    (if (i32.lt_u (local.get $codes) (local.get $end))
+      (then
+        (loop $tail
+          (local.set $sum (f32.add (local.get $sum)
+            (f32.mul (f32.convert_i32_s (i32.load8_s (local.get $codes))) (f32.load (local.get $q)))))
+          (local.set $codes (i32.add (local.get $codes) (i32.const 1)))
+          (local.set $q (i32.add (local.get $q) (i32.const 4)))
+          (br_if $tail (i32.lt_u (local.get $codes) (local.get $end))))))
+    (local.get $sum))
+
+  (func (export "dotI8F32Scan") (param $q i32) (param $codes i32) (param $count i32) (param $dim i32) (param $out i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))))
+    (if (i32.lt_u (local.get $out) (local.get $end))
+      (then
+        (loop $row
+          (f32.store (local.get $out) (call $dotI8F32 (local.get $q) (local.get $codes) (local.get $dim)))
+          (local.set $codes (i32.add (local.get $codes) (local.get $dim)))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (br_if $row (i32.lt_u (local.get $out) (local.get $end)))))))
+)
