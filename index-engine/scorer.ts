@@ -8,6 +8,8 @@ import type { Metric } from './metric.js';
 export interface Scorer {
   readonly higherIsBetter: boolean;
   score(offset: number): number;
+  /** Optional block form for full scans: raw values of rows [firstRow, firstRow + count) into out. */
+  scoreBlock?(firstRow: number, count: number, out: Float32Array): void;
 }
 
 /** Builds the scorer whose query is row `offset` of the same store (what graph construction needs). */

@@ -4,12 +4,13 @@
  * vector is ever copied. Growing segments use growable SharedArrayBuffers: readers only look at the first
  * `count` rows, published by the writer after the row is complete.
  *
- * - vectors:        float32[count * dim], row-major
+ * - memory:         a shared WebAssembly memory; float32[count * dim] row-major from vectorsByteOffset(dim)
  * - tombstones:     u32 bitset over row offsets (bit set = row deleted or replaced)
  * - payloadOffsets: u32[capacity + 1], byte range of row i is [offsets[i], offsets[i + 1])
  * - payloadBytes:   UTF-8 JSON of each row's payload, back to back
  */
 import type { ColumnHandle } from './column.js';
+import type { SegmentMemory } from './kernels/wasm-api.js';
 
 export interface SegmentHandle {
   /** Unique in this process; lets workers cache decoded payloads per segment. */
@@ -17,7 +18,8 @@ export interface SegmentHandle {
   readonly dim: number;
   /** Rows visible to this task (a consistent prefix). */
   readonly count: number;
-  readonly vectors: SharedArrayBuffer;
+  /** The shared WebAssembly memory holding the vectors (kernels/memory-layout.ts), posted without a copy. */
+  readonly memory: SegmentMemory;
   readonly tombstones: SharedArrayBuffer;
   readonly payloadOffsets: SharedArrayBuffer;
   readonly payloadBytes: SharedArrayBuffer;

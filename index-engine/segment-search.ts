@@ -2,6 +2,7 @@ import type { Condition } from './filter/condition.js';
 import { compileRowPredicate } from './filter/row-predicate.js';
 import type { HnswGraph } from './hnsw/graph.js';
 import { searchHnsw } from './hnsw/search.js';
+import { SCAN_BLOCK } from './kernels/memory-layout.js';
 import type { Metric } from './metric.js';
 import type { Scorer } from './scorer.js';
 import { isTombstoned, type SegmentView } from './segment-layout.js';
@@ -43,6 +44,9 @@ export interface SegmentHits {
   readonly raws: Float64Array;
   readonly plan: SegmentPlan;
 }
+
+/** Rows per scoreBlock call: the scratch output block of kernels/memory-layout.ts. */
+const BLOCK_ROWS = SCAN_BLOCK;
 
 /** A wider beam is tried once before falling back to exact scoring. */
 const EF_WIDENING = 4;
@@ -105,10 +109,22 @@ function scoreRows(
 ): SegmentHits {
   const top = new TopK(query.k, metric.higherIsBetter);
   let evaluations = 0;
-  for (let o = 0; o < count; o++) {
-    if (!accept(o)) continue;
-    evaluations++;
-    top.push(o, query.scorer.score(o));
+  const { scorer } = query;
+  if (scorer.scoreBlock !== undefined && knownMatches === undefined) {
+    // A full scan: score whole blocks with the SIMD scan kernel, then keep the accepted rows.
+    const block = new Float32Array(Math.min(BLOCK_ROWS, count));
+    for (let first = 0; first < count; first += BLOCK_ROWS) {
+      const n = Math.min(BLOCK_ROWS, count - first);
+      scorer.scoreBlock(first, n, block);
+      evaluations += n;
+      for (let i = 0; i < n; i++) if (accept(first + i)) top.push(first + i, block[i]!);
+    }
+  } else {
+    for (let o = 0; o < count; o++) {
+      if (!accept(o)) continue;
+      evaluations++;
+      top.push(o, scorer.score(o));
+    }
   }
   const { keys, values } = top.sorted();
   return {

@@ -326,9 +326,9 @@ export class Collection {
       for (const row of dead) segment.tombstone(row);
       segment.sealedId = segmentId;
       segment.attachIndex(index);
-      origins.forEach((origin, row) => {
+      for (let row = 0; row < segment.count; row++) {
         if (segment.isLive(row)) this.rows.set(pointIdKey(segment.ids[row]!), { segment, offset: row });
-      });
+      }
       const first = this.segments.indexOf(sources[0]!);
       const kept = this.segments.filter((s) => !sources.includes(s));
       kept.splice(Math.min(first, kept.length), 0, segment);

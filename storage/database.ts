@@ -15,7 +15,7 @@ import { chunk, type SearchOutcome, searchCollection } from './search.js';
 import { Segment } from './segment.js';
 import { decodeIds, decodePayloads, decodeVectors, SEGMENT_FILES, SegmentFormatError } from './segment-format.js';
 import { collectionDir, readSegment, removeDir, removeOrphans, segmentDir, segmentsDir } from './segment-store.js';
-import type { CollectionConfig, CreateCollectionInput, PayloadFieldSchema, ScoredPoint, SearchInput } from './types.js';
+import type { CollectionConfig, CreateCollectionInput, PayloadFieldSchema, SearchInput } from './types.js';
 
 export const COLLECTION_NAME_RE = /^[A-Za-z0-9_-]{1,128}$/;
 /** Qdrant's default quantile for scalar quantization. */
@@ -116,7 +116,6 @@ export class Database {
         );
         continue;
       }
-      let n = 0;
       let after: Buffer | null = null;
       for (;;) {
         const page = this.catalog.pointsPage(row.id, after, RECOVERY_PAGE);
@@ -125,7 +124,6 @@ export class Database {
           const vector = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
           collection.applyUpsert(decodePointId(point.pid), vector, point.payload);
         }
-        n += page.length;
         if (page.length < RECOVERY_PAGE) break;
         after = page.at(-1)!.pid;
         // let health probes and 503s for other requests through between pages

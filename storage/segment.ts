@@ -6,11 +6,18 @@ import {
   columnBytes,
   columnCell,
   columnView,
+  createSegmentMemory,
   decodePayload,
   isTombstoned,
+  maxRowsPerMemory,
+  pagesFor,
+  rowCapacity,
   type SegmentHandle,
+  type SegmentMemory,
   setTombstone,
   tombstoneWords,
+  vectorsView,
+  WASM_PAGE_BYTES,
 } from '../index-engine/index.js';
 import type { PointId } from './point-id.js';
 import { SegmentFormatError } from './segment-format.js';
@@ -35,11 +42,12 @@ export class Segment {
   readonly capacity: number;
   /** External id of every row, main thread only (workers return row offsets). */
   readonly ids: PointId[] = [];
-  private readonly vectorsBuf: SharedArrayBuffer;
+  private readonly memory: SegmentMemory;
   private readonly tombstonesBuf: SharedArrayBuffer;
   private readonly payloadOffsetsBuf: SharedArrayBuffer;
   private readonly payloadBytesBuf: SharedArrayBuffer;
-  private readonly vectors: Float32Array;
+  /** A view of the whole row capacity; taken again after the memory grows (old views keep their length). */
+  private vectors: Float32Array;
   private readonly tombstones: Uint32Array;
   private readonly payloadOffsets: Uint32Array;
   /** Typed columns of indexed payload fields, by normalized path. */
@@ -60,17 +68,15 @@ export class Segment {
 
   constructor(dim: number, maxRows: number, exactPayloadBytes?: number) {
     this.dim = dim;
-    this.capacity = Math.max(1, Math.min(maxRows, Math.floor(SEGMENT_VECTOR_BYTES / (dim * 4))));
-    const rowBytes = dim * 4;
-    this.vectorsBuf = new SharedArrayBuffer(Math.min(INITIAL_ROWS, this.capacity) * rowBytes, {
-      maxByteLength: this.capacity * rowBytes,
-    });
+    this.capacity = Math.max(1, Math.min(maxRows, Math.floor(SEGMENT_VECTOR_BYTES / (dim * 4)), maxRowsPerMemory(dim)));
+    // Vectors live in a shared WebAssembly memory: workers run the SIMD kernels over it in place.
+    this.memory = createSegmentMemory(dim, this.capacity, Math.min(INITIAL_ROWS, this.capacity));
+    this.vectors = vectorsView(this.memory, dim, rowCapacity(this.memory, dim));
     this.tombstonesBuf = new SharedArrayBuffer(tombstoneWords(this.capacity) * 4);
     this.payloadOffsetsBuf = new SharedArrayBuffer((this.capacity + 1) * 4);
     this.payloadBytesBuf = new SharedArrayBuffer(exactPayloadBytes ?? INITIAL_PAYLOAD_BYTES, {
       maxByteLength: Math.max(exactPayloadBytes ?? 0, SEGMENT_PAYLOAD_BYTES),
     });
-    this.vectors = new Float32Array(this.vectorsBuf);
     this.tombstones = new Uint32Array(this.tombstonesBuf);
     this.payloadOffsets = new Uint32Array(this.payloadOffsetsBuf);
   }
@@ -87,7 +93,7 @@ export class Segment {
   ): Segment {
     const count = data.ids.length;
     const segment = new Segment(dim, Math.max(1, count), data.payloadOffsets[count]!);
-    growTo(segment.vectorsBuf, count * dim * 4);
+    segment.growRows(count);
     segment.vectors.set(data.vectors.subarray(0, count * dim));
     segment.payloadOffsets.set(data.payloadOffsets.subarray(0, count + 1));
     new Uint8Array(segment.payloadBytesBuf).set(data.payloadBytes.subarray(0, data.payloadOffsets[count]!));
@@ -177,8 +183,7 @@ export class Segment {
   ): number {
     if (!this.canAppend(payloadJson.byteLength)) throw new RangeError(`segment ${this.uid} is full`);
     const row = this.rows;
-    const rowBytes = this.dim * 4;
-    growTo(this.vectorsBuf, (row + 1) * rowBytes);
+    this.growRows(row + 1);
     this.vectors.set(vector, row * this.dim);
     growTo(this.payloadBytesBuf, this.payloadEnd + payloadJson.byteLength);
     new Uint8Array(this.payloadBytesBuf).set(payloadJson, this.payloadEnd);
@@ -206,13 +211,22 @@ export class Segment {
     return offset < this.rows && !isTombstoned(this.tombstones, offset);
   }
 
+  /** Makes room for `rows` vectors, doubling the memory to keep appends amortized O(1). */
+  private growRows(rows: number): void {
+    const have = rowCapacity(this.memory, this.dim);
+    if (have >= rows) return;
+    const want = Math.min(this.capacity, Math.max(rows, 2 * have));
+    this.memory.grow(pagesFor(this.dim, want) - this.memory.buffer.byteLength / WASM_PAGE_BYTES);
+    this.vectors = vectorsView(this.memory, this.dim, rowCapacity(this.memory, this.dim));
+  }
+
   /** The shared buffers plus the rows visible now: what a worker task receives. */
   handle(): SegmentHandle {
     return {
       uid: this.uid,
       dim: this.dim,
       count: this.rows,
-      vectors: this.vectorsBuf,
+      memory: this.memory,
       tombstones: this.tombstonesBuf,
       payloadOffsets: this.payloadOffsetsBuf,
       payloadBytes: this.payloadBytesBuf,

@@ -1,6 +1,7 @@
 import { decodeHnsw } from '../index-engine/hnsw/format.js';
 import type { HnswGraph } from '../index-engine/hnsw/graph.js';
 import type { SegmentHandle } from '../index-engine/index.js';
+import type { SegmentMemory } from '../index-engine/kernels/wasm-api.js';
 import { decodeSq8Bundle } from '../index-engine/quantization/sq8-bundle.js';
 
 /**
@@ -22,6 +23,16 @@ function cached<T>(cache: Map<number, T>, uid: number, decode: () => T): T {
 type Sq8Bundle = ReturnType<typeof decodeSq8Bundle>;
 const graphs = new Map<number, HnswGraph>();
 const quantized = new Map<number, Sq8Bundle>();
+
+const memories = new Map<number, SegmentMemory>();
+
+/**
+ * The segment's WebAssembly memory: every post delivers a new Memory object for the same shared memory, and
+ * kernels are instantiated per object, so the first one seen is kept and reused.
+ */
+export function memoryOf(handle: SegmentHandle): SegmentMemory {
+  return cached(memories, handle.uid, () => handle.memory);
+}
 
 export function graphOf(handle: SegmentHandle): HnswGraph | null {
   const buffer = handle.graph;

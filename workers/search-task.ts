@@ -2,6 +2,8 @@
  * The piscina entry point: runs search and scan tasks over shared segment memory with the index engine.
  * Never throws across the thread boundary: every outcome is an Envelope.
  */
+
+import { threadId } from 'node:worker_threads';
 import { buildHnsw } from '../index-engine/hnsw/build.js';
 import { encodeHnsw } from '../index-engine/hnsw/format.js';
 import {
@@ -11,14 +13,16 @@ import {
   type SegmentHandle,
   type SegmentView,
 } from '../index-engine/index.js';
+import { bindQuery } from '../index-engine/kernels/kernel-set.js';
+import { vectorsView } from '../index-engine/kernels/memory-layout.js';
+import { KernelScorer, rowScorerFactory } from '../index-engine/kernels/row-scorer.js';
 import { encodeSq8Bundle } from '../index-engine/quantization/sq8-bundle.js';
 import { encodeSq8 } from '../index-engine/quantization/sq8-encode.js';
 import { createSq8Scorer, oversampledK, rescoreExact } from '../index-engine/quantization/sq8-scorer.js';
 import { trainSq8 } from '../index-engine/quantization/sq8-train.js';
-import { createFloatScorer, floatScorerFactory } from '../index-engine/scorer.js';
 import type { SegmentPlan } from '../index-engine/segment-search.js';
 import { searchSegment } from '../index-engine/segment-search.js';
-import { graphOf, sq8Of } from './graph-cache.js';
+import { graphOf, memoryOf, sq8Of } from './graph-cache.js';
 import { payloadReader } from './payload-cache.js';
 import type {
   BuildGraphTask,
@@ -38,7 +42,7 @@ function view(handle: SegmentHandle): SegmentView {
     uid: handle.uid,
     dim: handle.dim,
     count: handle.count,
-    vectors: new Float32Array(handle.vectors, 0, handle.count * handle.dim),
+    vectors: vectorsView(memoryOf(handle), handle.dim, handle.count),
     tombstones: new Uint32Array(handle.tombstones),
     columns: handle.columns,
     payload: payloadReader(handle),
@@ -55,11 +59,16 @@ function search(task: SearchTask): QueryHits[] {
       if (segment.dim !== q.vector.length) {
         throw new RangeError(`query has ${q.vector.length} dimensions, segment ${handle.uid} has ${segment.dim}`);
       }
-      const floatScorer = createFloatScorer(segment.vectors, segment.dim, q.vector, metric);
       const sq8 = q.quantization.ignore || q.exact ? null : sq8Of(handle);
       let hits: { offsets: Uint32Array; raws: Float64Array; plan: SegmentPlan };
       if (sq8 === null) {
-        hits = searchSegment(segment, graph, { ...q, scorer: floatScorer }, metric);
+        // The SIMD kernels over the segment's shared memory (JS kernels when no scratch slot is free).
+        const kernels = bindQuery(memoryOf(handle), segment.dim, task.distance, q.vector, { owner: threadId + 1 });
+        try {
+          hits = searchSegment(segment, graph, { ...q, scorer: new KernelScorer(kernels, task.distance) }, metric);
+        } finally {
+          kernels.release();
+        }
       } else {
         // Search over the int8 codes, then (rescore) re-rank the oversampled candidates with the float vectors.
         const scorer = createSq8Scorer(sq8.params, sq8.encoded, q.vector, task.distance);
@@ -98,10 +107,11 @@ function search(task: SearchTask): QueryHits[] {
 function buildGraph(task: BuildGraphTask): BuiltGraph {
   const started = performance.now();
   const { segment, m, efConstruct, seed } = task;
-  const vectors = new Float32Array(segment.vectors, 0, segment.count * segment.dim);
+  const memory = memoryOf(segment);
+  const vectors = vectorsView(memory, segment.dim, segment.count);
   const graph = buildHnsw({
     count: segment.count,
-    scorerFor: floatScorerFactory(vectors, segment.dim, METRICS[task.distance]),
+    scorerFor: rowScorerFactory(memory, segment.dim, segment.count, task.distance),
     m,
     efConstruct,
     seed,

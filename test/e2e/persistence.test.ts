@@ -19,6 +19,15 @@ async function snapshot(url: string): Promise<unknown> {
   return out;
 }
 
+/** Waits until the optimizer has nothing left to do on the collection (its layout is then stable). */
+async function waitGreen(url: string, name: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if ((await api(url, 'GET', `/collections/${name}`)).body.result.status === 'green') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${name} never became green`);
+}
+
 describe('persistence', () => {
   it('restores every collection, point, payload and index after a clean stop and start', async () => {
     const first = await startServer();
@@ -50,6 +59,7 @@ describe('persistence', () => {
     await api(url, 'PUT', '/collections/alpha/points', {
       points: [{ id: 7, vector: [1, 1, 1, 1], payload: { replaced: true } }],
     });
+    await waitGreen(url, 'alpha');
     const before = await snapshot(url);
     const searchBefore = await api(url, 'POST', '/collections/alpha/points/search', {
       vector: [1, 0, 0, 0],
@@ -60,6 +70,7 @@ describe('persistence', () => {
     expect(first.output()).toContain('closed cleanly');
 
     const second = await startServer({ dataDir: first.dataDir });
+    await waitGreen(second.url, 'alpha');
     expect(await snapshot(second.url)).toEqual(before);
     const searchAfter = await api(second.url, 'POST', '/collections/alpha/points/search', {
       vector: [1, 0, 0, 0],

@@ -1,7 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error compiled JavaScript without a declaration next to the test
+import { createSegmentMemory } from '../../dist/index-engine/index.js';
+// @ts-expect-error compiled JavaScript without a declaration next to the test
 import { SearchPool } from '../../dist/workers/pool.js';
 import { api, type RunningServer, randomVector, rng, startServer } from '../helpers/server.js';
+
+const QUERY = {
+  k: 1,
+  filter: null,
+  scoreThreshold: null,
+  exact: false,
+  ef: 10,
+  plainThreshold: 100,
+  quantization: { ignore: false, rescore: true, oversampling: 4 },
+};
 
 describe('worker pool', () => {
   it('a crashed worker fails only its own task, and the pool keeps serving', async () => {
@@ -31,16 +43,19 @@ describe('worker pool', () => {
         uid: 1,
         dim,
         count: 1,
-        vectors: new SharedArrayBuffer(dim * 4),
+        memory: createSegmentMemory(dim, 1, 1),
         tombstones: new SharedArrayBuffer(4),
         payloadOffsets: new SharedArrayBuffer(8),
         payloadBytes: new SharedArrayBuffer(8),
+        columns: [],
+        graph: null,
+        sq8: null,
       };
       const bad = pool.run({
         kind: 'search',
         distance: 'Dot',
         segments: [handle],
-        queries: [{ vector: new Float32Array(3), k: 1, filter: null, scoreThreshold: null }],
+        queries: [{ ...QUERY, vector: new Float32Array(3) }],
       });
       await expect(bad).rejects.toMatchObject({
         code: 'STRATA_ERR_WORKER_FAILED',
@@ -50,7 +65,7 @@ describe('worker pool', () => {
         kind: 'search',
         distance: 'Dot',
         segments: [handle],
-        queries: [{ vector: new Float32Array(4), k: 1, filter: null, scoreThreshold: null }],
+        queries: [{ ...QUERY, vector: new Float32Array(4) }],
       });
       expect(Array.from(good[0].offsets)).toEqual([0]);
     } finally {
