@@ -235,6 +235,10 @@ export class Database {
     return this.optimizer.busyWith(collection) ? 'yellow' : 'green';
   }
 
+  optimizerStatus(collection: Collection): 'ok' | { error: string } {
+    return this.optimizer.statusOf(collection);
+  }
+
   /** Qdrant's universal query form (vector, point id or none) for a batch on one collection. */
   query(collection: Collection, inputs: readonly QueryInput[]): Promise<SearchOutcome[]> {
     return queryCollection(collection, inputs, (searches) => this.search(collection, searches));

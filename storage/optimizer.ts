@@ -38,6 +38,8 @@ export class Optimizer {
   private readonly queue = new Set<Collection>();
   private running: Promise<void> | null = null;
   private stopped = false;
+  /** The last failure per collection, cleared by the next success (Qdrant's optimizer_status error). */
+  private readonly failures = new WeakMap<Collection, string>();
   /** Jobs finished since start, by kind (telemetry and tests). */
   readonly finished = { seal: 0, merge: 0, vacuum: 0, failed: 0 };
 
@@ -66,6 +68,12 @@ export class Optimizer {
     this.stopped = true;
     this.queue.clear();
     await this.idle();
+  }
+
+  /** Qdrant's optimizer_status: "ok", or the last failure until a job succeeds again. */
+  statusOf(collection: Collection): 'ok' | { error: string } {
+    const error = this.failures.get(collection);
+    return error === undefined ? 'ok' : { error };
   }
 
   /** Whether a job is running or waiting for this collection (Qdrant's yellow status). */
@@ -118,6 +126,7 @@ export class Optimizer {
       }
       const kind = job.kind === 'seal' ? 'seal' : job.reason;
       this.finished[kind]++;
+      this.failures.delete(collection);
       log(
         'info',
         {
@@ -132,6 +141,7 @@ export class Optimizer {
       return true;
     } catch (err) {
       this.finished.failed++;
+      this.failures.set(collection, `${job.kind} failed: ${(err as Error).message}`);
       catalog.dropSegment(segmentId);
       await removeDir(dir).catch(() => undefined);
       if (!collection.dropped) {

@@ -19,7 +19,7 @@ async function describe(db: Database, collection: Collection) {
   }
   return {
     status: db.status(collection),
-    optimizer_status: 'ok' as const,
+    optimizer_status: db.optimizerStatus(collection),
     points_count: collection.pointsCount,
     vectors_count: collection.pointsCount,
     indexed_vectors_count: collection.indexedVectorsCount,
