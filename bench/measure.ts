@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 /** One measured figure: the rate of every repetition (the table quotes their median). */
@@ -51,4 +52,9 @@ export async function runConcurrent(
 /** Mean of per-query recalls (NaN for none). */
 export function mean(values: readonly number[]): number {
   return values.length === 0 ? Number.NaN : values.reduce((s, v) => s + v, 0) / values.length;
+}
+
+/** The 1-minute load average: other processes on the machine skew every figure, so each row records it. */
+export function loadAverage(): number {
+  return Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
 }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import { loadAverage } from './measure.js';
 import type { BenchConfig, Row } from './rows.js';
 
 export interface Environment {
@@ -45,10 +46,6 @@ export function environment(cfg: BenchConfig, root: string): Environment {
   };
 }
 
-export function loadAverage(): number {
-  return Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
-}
-
 /** Bytes one unfiltered exact query reads: every stored vector once. */
 export function bytesPerQuery(cfg: BenchConfig): number {
   return cfg.dataset.n * cfg.dataset.dim * 4;
@@ -70,7 +67,17 @@ const SECTION_TITLES: Record<Row['section'], string> = {
 export function formatTable(rows: readonly Row[], cfg: BenchConfig): string {
   const naive = rows.find((r) => r.id === 'reference.naive');
   const bpq = bytesPerQuery(cfg);
-  const header = ['part', 'benchmark', 'median', 'unit', `reps (${cfg.reps})`, '× naive', 'GB/s scanned', 'recall@10'];
+  const header = [
+    'part',
+    'benchmark',
+    'median',
+    'unit',
+    `reps (${cfg.reps})`,
+    '× naive',
+    'GB/s scanned',
+    'recall@10',
+    'load',
+  ];
   const lines = rows.map((r) => {
     const ratio =
       r.fullScan && naive && r !== naive ? `${(r.median / naive.median).toFixed(2)}×` : r === naive ? '1×' : '';
@@ -85,9 +92,10 @@ export function formatTable(rows: readonly Row[], cfg: BenchConfig): string {
       ratio,
       gbs,
       recall,
+      r.load.toFixed(1),
     ];
   });
-  const numeric = new Set([2, 4, 5, 6, 7]);
+  const numeric = new Set([2, 4, 5, 6, 7, 8]);
   const align = header.map((_, i) => (numeric.has(i) ? '--:' : '---'));
   return [header, align, ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
@@ -103,6 +111,7 @@ export function formatEnvironment(env: Environment, cfg: BenchConfig): string {
       `${env.dataset.queries} queries (filtered sets: up to ${env.dataset.queries} each), k = ${cfg.k}`,
     `workers: ${env.threads}, concurrency: ${env.concurrency}, median of ${env.reps} repetitions; ` +
       `one exact query scans ${mb} MB`,
-    `load average (1 min): ${env.loadAverage.start} at start, ${env.loadAverage.end ?? '?'} at end`,
+    `load average (1 min): ${env.loadAverage.start} at start` +
+      (env.loadAverage.end === null ? '' : `, ${env.loadAverage.end} at end`),
   ].join('\n');
 }

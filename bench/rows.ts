@@ -1,5 +1,5 @@
 import type { Dataset } from './dataset.js';
-import { type Measurement, median } from './measure.js';
+import { loadAverage, type Measurement, median } from './measure.js';
 
 /** One line of the result table. */
 export interface Row {
@@ -14,6 +14,8 @@ export interface Row {
   readonly recall: number | null;
   /** Every query scores all n vectors (unfiltered search): the bytes-scanned view applies. */
   readonly fullScan: boolean;
+  /** 1-minute load average right after the measurement. */
+  readonly load: number;
 }
 
 export function makeRow(
@@ -24,7 +26,8 @@ export function makeRow(
   m: Measurement,
   fullScan: boolean,
 ): Row {
-  return { id, section, label, unit, reps: m.reps, median: median(m.reps), recall: m.recall ?? null, fullScan };
+  const load = loadAverage();
+  return { id, section, label, unit, reps: m.reps, median: median(m.reps), recall: m.recall ?? null, fullScan, load };
 }
 
 /** The benchmark's knobs, shared by every part. */

@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { ensureDataset, loadDataset, recallAt } from './dataset.js';
 import { benchHttp } from './http.js';
 import { benchInProcess } from './in-process.js';
-import { mean, measure } from './measure.js';
+import { loadAverage, mean, measure } from './measure.js';
 import { naiveTopK } from './reference.js';
-import { environment, formatEnvironment, formatTable, loadAverage } from './report.js';
+import { environment, formatEnvironment, formatTable } from './report.js';
 import { type BenchConfig, makeRow, type Row } from './rows.js';
 
 /** The repository root (this file runs as dist/bench/run.js). */
