@@ -32,6 +32,7 @@ import {
   vectorsView,
   wasmSimdSupported,
 } from '../index-engine/index.js';
+import { uniformRandom as mulberry32 } from '../index-engine/random.js';
 import { median } from './measure.js';
 
 const quick = process.argv.includes('--quick');
@@ -81,17 +82,6 @@ function rates(bytes: number, pass: () => void): number[] {
     result.push((passes * bytes) / ((performance.now() - started) * 1e6));
   }
   return result;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Row {

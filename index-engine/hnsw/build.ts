@@ -1,4 +1,5 @@
 import { CandidateHeap, ResultHeap } from '../candidate-heap.js';
+import { mulberry32 } from '../random.js';
 import type { Scorer } from '../scorer.js';
 import { VisitedSet } from '../visited-set.js';
 import { freezeGraph, type HnswBuildState, type HnswGraph } from './graph.js';
@@ -51,17 +52,6 @@ function checkPermutation(order: Uint32Array, count: number): void {
     if (node >= count || seen[node] === 1) throw new RangeError(`order is not a permutation of 0..${count - 1}`);
     seen[node] = 1;
   }
-}
-
-/** mulberry32: a small, fast, well-mixed 32-bit generator; deterministic for a seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (t ^ (t >>> 14)) >>> 0;
-  };
 }
 
 /** Level of each node, drawn in offset order so the result does not depend on the insertion order. */

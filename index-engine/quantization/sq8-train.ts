@@ -1,3 +1,4 @@
+import { uniformRandom } from '../random.js';
 import { checkVectors, inlierDimsOf, type Sq8Mode, type Sq8Params } from './sq8.js';
 
 export interface Sq8TrainOptions {
@@ -33,24 +34,12 @@ export const DEFAULT_SQ8_TRAIN: Readonly<Required<Sq8TrainOptions>> = {
   mode: 'per-vector',
 };
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Up to `size` distinct row indices, ascending (a partial Fisher-Yates shuffle). */
 function sampleRows(count: number, size: number, seed: number): Uint32Array {
   const all = new Uint32Array(count);
   for (let i = 0; i < count; i++) all[i] = i;
   if (size >= count) return all;
-  const random = prng(seed);
+  const random = uniformRandom(seed);
   for (let i = 0; i < size; i++) {
     const j = i + Math.floor(random() * (count - i));
     const t = all[i]!;

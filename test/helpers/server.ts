@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+// @ts-expect-error compiled JavaScript without a declaration next to the test
+import { uniformRandom } from '../../dist/index-engine/random.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 const MAIN = path.join(ROOT, 'dist/server/main.js');
@@ -119,17 +121,8 @@ export async function api<T = any>(
   return { status: res.status, body: parsed as T, text, headers: res.headers };
 }
 
-/** Deterministic PRNG (mulberry32) for seeded test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (the engine's mulberry32) for seeded test data, uniform in [0, 1). */
+export const rng: (seed: number) => () => number = uniformRandom;
 
 export function randomVector(next: () => number, dim: number): number[] {
   return Array.from({ length: dim }, () => Math.round((next() * 2 - 1) * 1e4) / 1e4);

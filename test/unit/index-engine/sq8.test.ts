@@ -21,6 +21,7 @@ import {
   // @ts-expect-error compiled JavaScript without a declaration next to the test
 } from '../../../dist/index-engine/index.js';
 import { CLUSTERED, readVecs } from '../../helpers/dataset.js';
+import { rng as prng } from '../../helpers/server.js';
 
 type Distance = 'Dot' | 'Cosine' | 'Euclid' | 'Manhattan';
 type Mode = 'per-dim' | 'per-vector';
@@ -28,17 +29,6 @@ const DISTANCES: readonly Distance[] = ['Dot', 'Cosine', 'Euclid', 'Manhattan'];
 const MODES: readonly Mode[] = ['per-vector', 'per-dim'];
 const OTHER_MODE: Mode = DEFAULT_SQ8_TRAIN.mode === 'per-vector' ? 'per-dim' : 'per-vector';
 
-/** mulberry32 + Box-Muller: seeded, so every number printed below is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const gaussian = (random: () => number) => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 
 function flat(rows: number[][]): Float32Array {

@@ -21,6 +21,7 @@ import {
   wasmSimdSupported,
   // @ts-expect-error compiled JavaScript without a declaration next to the test
 } from '../../../dist/index-engine/index.js';
+import { rng as mulberry32 } from '../../helpers/server.js';
 
 const ENGINE_URL = new URL('../../../dist/index-engine/index.js', import.meta.url).href;
 const DISTANCES = ['Cosine', 'Dot', 'Euclid', 'Manhattan'] as const;
@@ -385,14 +386,3 @@ describe('bindQuery', () => {
     expect(() => bindQuery(m, dim, 'Dot', new Float32Array(dim + 1))).toThrow(RangeError);
   });
 });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
