@@ -18,6 +18,8 @@ export interface SegmentHandle {
   readonly dim: number;
   /** Rows visible to this task (a consistent prefix). */
   readonly count: number;
+  /** How many of those rows were live at dispatch (deletes after it only make results stricter). */
+  readonly liveCount: number;
   /** The shared WebAssembly memory holding the vectors (kernels/memory-layout.ts), posted without a copy. */
   readonly memory: SegmentMemory;
   readonly tombstones: SharedArrayBuffer;
@@ -38,6 +40,8 @@ export interface SegmentView {
   readonly count: number;
   readonly vectors: Float32Array;
   readonly tombstones: Uint32Array;
+  /** Live rows among `count`, when the caller knows it (saves a pass over the tombstones). */
+  readonly liveCount?: number;
   readonly columns?: readonly ColumnHandle[];
   payload(offset: number): unknown;
 }

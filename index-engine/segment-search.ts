@@ -78,7 +78,8 @@ export function searchSegment(
     accept = (o) => bitmap[o] === 1;
     if (matches <= query.plainThreshold) return scoreRows(query, metric, count, accept, 'plain_filtered', matches);
   } else {
-    for (let o = 0; o < count; o++) if (live(o)) matches++;
+    // no filter: the live rows, counted by the writer (no per-query pass over the tombstones)
+    matches = segment.liveCount ?? countLive(count, live);
   }
   const wanted = Math.min(query.k, matches);
   const everyRowLive = matches === count;
@@ -97,6 +98,12 @@ export function searchSegment(
   }
   const branch: PlanBranch = query.filter === null ? 'graph' : 'filtered_graph';
   return { offsets: hits.offsets, raws: hits.raws, plan: { branch, matches, distanceEvaluations: evaluations } };
+}
+
+function countLive(count: number, live: (o: number) => boolean): number {
+  let n = 0;
+  for (let o = 0; o < count; o++) if (live(o)) n++;
+  return n;
 }
 
 function scoreRows(

@@ -226,6 +226,7 @@ export class Segment {
       uid: this.uid,
       dim: this.dim,
       count: this.rows,
+      liveCount: this.rows - this.deleted,
       memory: this.memory,
       tombstones: this.tombstonesBuf,
       payloadOffsets: this.payloadOffsetsBuf,

@@ -42,6 +42,7 @@ function view(handle: SegmentHandle): SegmentView {
     uid: handle.uid,
     dim: handle.dim,
     count: handle.count,
+    liveCount: handle.liveCount,
     vectors: vectorsView(memoryOf(handle), handle.dim, handle.count),
     tombstones: new Uint32Array(handle.tombstones),
     columns: handle.columns,
