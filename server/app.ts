@@ -1,9 +1,11 @@
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type { TSchema } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { StrataError } from '../storage/index.js';
-import type { ServerConfig } from './config.js';
+import { DEFAULT_CONFIG, type ServerConfig } from './config.js';
 import { parseJson, stringifyJson } from './json.js';
+import auth from './plugins/auth.js';
 import errorHandler, {
   errorBody,
   MAX_PATH_SEGMENT,
@@ -11,8 +13,10 @@ import errorHandler, {
   sendError,
   toStrataError,
 } from './plugins/error-handler.js';
+import metrics from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
 import requestLog from './plugins/request-log.js';
+import requestTimeout from './plugins/request-timeout.js';
 import storage from './plugins/storage.js';
 import { typeboxValidatorCompiler } from './plugins/validator.js';
 import collectionRoutes from './routes/collections.js';
@@ -29,12 +33,19 @@ const SHARED_SCHEMAS: TSchema[] = [FilterSchema, ErrorResponseSchema];
 
 /** Composes the app; never listens (server/main.ts does), so tests may also use inject(). */
 export async function buildApp(
-  config: Pick<ServerConfig, 'dataDir' | 'workers' | 'maxBodyMb'> & Partial<Pick<ServerConfig, 'queueSize'>>,
+  config: Pick<ServerConfig, 'dataDir' | 'workers' | 'maxBodyMb'> &
+    Partial<Pick<ServerConfig, 'queueSize' | 'apiKey' | 'readOnlyApiKey' | 'tlsCert' | 'tlsKey' | 'requestTimeoutMs'>>,
   logger: FastifyServerOptions['logger'] = false,
 ): Promise<FastifyInstance> {
   const bodyLimit = config.maxBodyMb * 1024 * 1024;
+  // With a certificate and key the server speaks HTTPS only (server/config.ts checked that they match).
+  const https =
+    config.tlsCert && config.tlsKey
+      ? { https: { cert: fs.readFileSync(config.tlsCert), key: fs.readFileSync(config.tlsKey) } }
+      : {};
   // Fastify's own request lines are off: plugins/request-log.ts writes one line per request instead.
   const app = Fastify({
+    ...https,
     logger,
     bodyLimit,
     logController: new LogController({ disableRequestLogging: true }),
@@ -74,8 +85,12 @@ export async function buildApp(
   });
   await app.register(errorHandler, { bodyLimit });
   await app.register(requestLog);
+  // First among the request hooks: a caller without a valid key learns nothing, not even readiness.
+  await app.register(auth, { apiKey: config.apiKey ?? null, readOnlyApiKey: config.readOnlyApiKey ?? null });
+  await app.register(requestTimeout, { requestTimeoutMs: config.requestTimeoutMs ?? DEFAULT_CONFIG.requestTimeoutMs });
   await app.register(openapi, { version: VERSION });
   await app.register(storage, { dataDir: config.dataDir, workers: config.workers, queueSize: config.queueSize ?? 0 });
+  await app.register(metrics);
   await app.register(serviceRoutes, { version: VERSION });
   await app.register(collectionRoutes);
   await app.register(pointRoutes);

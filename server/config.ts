@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import os from 'node:os';
+import tls from 'node:tls';
 
 /** Resolved server configuration; every field comes from the environment or the same-named CLI flag. */
 export interface ServerConfig {
@@ -10,6 +12,15 @@ export interface ServerConfig {
   readonly maxBodyMb: number;
   /** Search tasks that may wait for a worker; past it requests get 503 + Retry-After. 0 = 64 per worker. */
   readonly queueSize: number;
+  /** Full-access API key; when a key is set, every route but the health probes needs one. */
+  readonly apiKey: string | null;
+  /** API key that may only read (GET routes and the read-only POST routes: retrieve, search, query, scroll, count). */
+  readonly readOnlyApiKey: string | null;
+  /** PEM certificate chain and private key files; both set: the server speaks HTTPS only. */
+  readonly tlsCert: string | null;
+  readonly tlsKey: string | null;
+  /** Searches, queries, counts and scrolls running longer answer 408 and are cancelled. 0 = no limit. */
+  readonly requestTimeoutMs: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -20,6 +31,11 @@ export const DEFAULT_CONFIG: ServerConfig = {
   logLevel: 'info',
   maxBodyMb: 32,
   queueSize: 0,
+  apiKey: null,
+  readOnlyApiKey: null,
+  tlsCert: null,
+  tlsKey: null,
+  requestTimeoutMs: 30_000,
 };
 
 /** Each setting: its environment variable, its flag, and how to parse it (throwing a readable message). */
@@ -35,7 +51,20 @@ const SETTINGS = {
   },
   maxBodyMb: { env: 'STRATA_MAX_BODY_MB', flag: '--max-body-mb', parse: (v: string) => integer(v, 1, 1024) },
   queueSize: { env: 'STRATA_QUEUE_SIZE', flag: '--queue-size', parse: (v: string) => integer(v, 0, 1_000_000) },
+  apiKey: { env: 'STRATA_API_KEY', flag: '--api-key', parse: (v: string) => apiKey(v) },
+  readOnlyApiKey: { env: 'STRATA_READ_ONLY_API_KEY', flag: '--read-only-api-key', parse: (v: string) => apiKey(v) },
+  tlsCert: { env: 'STRATA_TLS_CERT', flag: '--tls-cert', parse: (v: string) => readableFile(v) },
+  tlsKey: { env: 'STRATA_TLS_KEY', flag: '--tls-key', parse: (v: string) => readableFile(v) },
+  requestTimeoutMs: {
+    env: 'STRATA_REQUEST_TIMEOUT_MS',
+    flag: '--request-timeout-ms',
+    parse: (v: string) => integer(v, 0, 3_600_000),
+  },
 } as const;
+
+/** Shortest accepted API key. */
+export const MIN_API_KEY_LENGTH = 8;
+const MAX_API_KEY_LENGTH = 512;
 
 export class ConfigError extends Error {}
 
@@ -49,6 +78,24 @@ function integer(v: string, min: number, max: number): number {
   const n = Number(v);
   if (n < min || n > max) throw new Error(`must be an integer from ${min} to ${max}`);
   return n;
+}
+
+/** Keys travel in an HTTP header, so they are visible ASCII without spaces (what every client can send as is). */
+function apiKey(v: string): string {
+  if (v.length < MIN_API_KEY_LENGTH || v.length > MAX_API_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(v)) {
+    throw new Error(`must be ${MIN_API_KEY_LENGTH} to ${MAX_API_KEY_LENGTH} visible ASCII characters, without spaces`);
+  }
+  return v;
+}
+
+function readableFile(v: string): string {
+  nonEmpty(v);
+  try {
+    fs.accessSync(v, fs.constants.R_OK);
+  } catch (e) {
+    throw new Error(`cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return v;
 }
 
 function oneOf<T extends string>(v: string, values: readonly T[]): T {
@@ -95,8 +142,31 @@ export function loadConfig(
     try {
       out[field] = setting.parse(raw);
     } catch (e) {
-      throw new ConfigError(`invalid ${source}=${JSON.stringify(raw)}: ${(e as Error).message}`);
+      // a secret is never echoed, not even when it is rejected
+      const shown = field === 'apiKey' || field === 'readOnlyApiKey' ? '' : `=${JSON.stringify(raw)}`;
+      throw new ConfigError(`invalid ${source}${shown}: ${(e as Error).message}`);
     }
   }
-  return out as unknown as ServerConfig;
+  const config = out as unknown as ServerConfig;
+  checkTogether(config);
+  return config;
+}
+
+/** Rules across settings: distinct keys, and a TLS certificate and key that are given together and match. */
+function checkTogether(config: ServerConfig): void {
+  if (config.apiKey !== null && config.apiKey === config.readOnlyApiKey) {
+    throw new ConfigError('invalid STRATA_READ_ONLY_API_KEY: must differ from STRATA_API_KEY');
+  }
+  if ((config.tlsCert === null) !== (config.tlsKey === null)) {
+    throw new ConfigError('STRATA_TLS_CERT and STRATA_TLS_KEY (--tls-cert, --tls-key) must be set together');
+  }
+  if (config.tlsCert !== null && config.tlsKey !== null) {
+    try {
+      tls.createSecureContext({ cert: fs.readFileSync(config.tlsCert), key: fs.readFileSync(config.tlsKey) });
+    } catch (e) {
+      throw new ConfigError(
+        `invalid STRATA_TLS_CERT/STRATA_TLS_KEY: not a PEM certificate and its private key (${(e as Error).message})`,
+      );
+    }
+  }
 }

@@ -47,7 +47,18 @@ async function main(): Promise<void> {
     app.log.fatal({ err }, `cannot listen on ${config.host}:${config.port}`);
     process.exit(1);
   }
-  app.log.info({ dataDir: config.dataDir, workers: config.workers, maxBodyMb: config.maxBodyMb }, 'strata started');
+  app.log.info(
+    {
+      dataDir: config.dataDir,
+      workers: config.workers,
+      maxBodyMb: config.maxBodyMb,
+      requestTimeoutMs: config.requestTimeoutMs,
+      // whether keys are set, never the keys
+      auth: config.apiKey !== null || config.readOnlyApiKey !== null,
+      tls: config.tlsCert !== null,
+    },
+    'strata started',
+  );
 }
 
 await main();

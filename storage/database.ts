@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Condition } from '../index-engine/index.js';
 import type { PlanBranch } from '../index-engine/segment-search.js';
-import { PoolTaskError, SearchPool, type SearchPoolOptions } from '../workers/pool.js';
+import { type PoolStats, PoolTaskError, SearchPool, type SearchPoolOptions } from '../workers/pool.js';
 import type { QueryHits, ScanHits, SearchQuery, Task, TaskResult } from '../workers/protocol.js';
 import { Catalog } from './catalog.js';
 import { Collection } from './collection.js';
@@ -20,6 +20,8 @@ import type { CollectionConfig, CreateCollectionInput, PayloadFieldSchema, Searc
 export const COLLECTION_NAME_RE = /^[A-Za-z0-9_-]{1,128}$/;
 /** Qdrant's default quantile for scalar quantization. */
 const DEFAULT_QUANTILE = 0.99;
+/** Rows a query must scan exactly before its segments are split across workers. */
+const PARALLEL_SCAN_ROWS = 20_000;
 /** Points read per catalog page during recovery; the event loop runs between pages. */
 const RECOVERY_PAGE = 2000;
 /** Seconds a client is told to wait when the search queue is full. */
@@ -221,10 +223,13 @@ export class Database {
     return true;
   }
 
-  /** Filtered k-NN for a batch of searches on one collection; plan branches are counted in `planCounts`. */
-  async search(collection: Collection, inputs: readonly SearchInput[]): Promise<SearchOutcome[]> {
+  /**
+   * Filtered k-NN for a batch of searches on one collection; plan branches are counted in `planCounts`. When
+   * `signal` aborts, the pool tasks are cancelled and the search rejects with the signal's reason.
+   */
+  async search(collection: Collection, inputs: readonly SearchInput[], signal?: AbortSignal): Promise<SearchOutcome[]> {
     const outcomes = await searchCollection(collection, inputs, (segments, queries) =>
-      this.runSearch(segments, queries, collection),
+      this.runSearch(segments, queries, collection, signal),
     );
     for (const outcome of outcomes) for (const plan of outcome.plans) this.planCounts[plan.branch]++;
     return outcomes;
@@ -240,8 +245,13 @@ export class Database {
   }
 
   /** Qdrant's universal query form (vector, point id or none) for a batch on one collection. */
-  query(collection: Collection, inputs: readonly QueryInput[]): Promise<SearchOutcome[]> {
-    return queryCollection(collection, inputs, (searches) => this.search(collection, searches));
+  query(collection: Collection, inputs: readonly QueryInput[], signal?: AbortSignal): Promise<SearchOutcome[]> {
+    return queryCollection(collection, inputs, (searches) => this.search(collection, searches, signal));
+  }
+
+  /** The worker pool's threads, busy workers, queue and finished tasks (metrics). */
+  poolStats(): PoolStats {
+    return this.pool.stats();
   }
 
   /** Runs searches on the pool: queries split across workers, segments split when queries are few. */
@@ -249,10 +259,16 @@ export class Database {
     segments: readonly Segment[],
     queries: readonly SearchQuery[],
     collection: Collection,
+    signal?: AbortSignal,
   ): Promise<QueryHits[][]> {
     const indices = queries.map((_, i) => i);
     const queryChunks = chunk(indices, this.pool.threads);
-    const segmentGroups = chunk(segments, Math.max(1, Math.floor(this.pool.threads / queryChunks.length)));
+    // Splitting one query's segments across workers pays only for long scans: graph searches are short, and
+    // every extra task adds a worker wake-up to the query's latency.
+    const exact = queries.some((q) => q.exact);
+    const scanRows = segments.reduce((n, s) => n + (s.hasGraph && !exact ? 0 : s.count), 0);
+    const spread = scanRows >= PARALLEL_SCAN_ROWS ? Math.floor(this.pool.threads / queryChunks.length) : 1;
+    const segmentGroups = chunk(segments, Math.max(1, spread));
     const out: QueryHits[][] = queries.map(() => []);
     const tasks: Promise<void>[] = [];
     for (const qc of queryChunks) {
@@ -264,7 +280,7 @@ export class Database {
           queries: qc.map((i) => queries[i]!),
         };
         tasks.push(
-          this.runTask(task).then((hits) => {
+          this.runTask(task, signal).then((hits) => {
             hits.forEach((h, j) => {
               out[qc[j]!]!.push(h);
             });
@@ -290,11 +306,13 @@ export class Database {
     };
   }
 
-  /** Runs a task on the pool and turns pool failures into StrataErrors. */
-  private async runTask<T extends Task>(task: T): Promise<TaskResult<T>> {
+  /** Runs a task on the pool and turns pool failures into StrataErrors (a cancelled task: the signal's reason). */
+  private async runTask<T extends Task>(task: T, signal?: AbortSignal): Promise<TaskResult<T>> {
+    if (signal?.aborted) throw cancellation(signal);
     try {
-      return await this.pool.run(task);
+      return await this.pool.run(task, signal);
     } catch (e) {
+      if (signal?.aborted) throw cancellation(signal);
       if (!(e instanceof PoolTaskError)) throw e;
       const code = (e.code in ERRORS ? e.code : 'STRATA_ERR_WORKER_FAILED') as ErrorCode;
       const args = code === 'STRATA_ERR_WORKER_FAILED' ? [e.message] : [];
@@ -307,4 +325,11 @@ export class Database {
     await this.pool.close();
     this.catalog.close();
   }
+}
+
+/** The error a cancelled search rejects with: the signal's reason when it is a StrataError (the server's 408). */
+function cancellation(signal: AbortSignal): StrataError {
+  return signal.reason instanceof StrataError
+    ? signal.reason
+    : new StrataError('STRATA_ERR_TIMEOUT', ['its time limit']);
 }

@@ -12,7 +12,9 @@ export type ErrorKind =
   | 'unprocessable'
   | 'unavailable'
   | 'timeout'
-  | 'internal';
+  | 'internal'
+  | 'unauthorized'
+  | 'forbidden';
 
 export const ERRORS = {
   // request shape
@@ -51,6 +53,16 @@ export const ERRORS = {
   STRATA_ERR_SHUTTING_DOWN: { kind: 'unavailable', message: 'Strata is shutting down' },
   STRATA_ERR_WORKER_FAILED: { kind: 'internal', message: 'A search worker failed: %s' },
   STRATA_ERR_INTERNAL: { kind: 'internal', message: 'Internal error' },
+  // access and limits
+  STRATA_ERR_UNAUTHORIZED: {
+    kind: 'unauthorized',
+    message: 'Unauthorized: %s; send the key in the `api-key` header or as `Authorization: Bearer <key>`',
+  },
+  STRATA_ERR_FORBIDDEN: { kind: 'forbidden', message: 'Forbidden: the read-only API key cannot call %s' },
+  STRATA_ERR_TIMEOUT: {
+    kind: 'timeout',
+    message: 'The request took longer than %s and was cancelled',
+  },
 } as const satisfies Record<string, { kind: ErrorKind; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,4 +1,6 @@
 /** The storage layer's public surface: what the server may use. */
+
+export type { PoolStats } from '../workers/pool.js';
 export type { Collection } from './collection.js';
 export { COLLECTION_NAME_RE, Database, type DatabaseOptions, RETRY_AFTER_SECONDS } from './database.js';
 export { ERRORS, type ErrorCode, type ErrorKind, isStrataError, StrataError } from './errors.js';

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { Piscina } from 'piscina';
+import { reclaimScratch, type SegmentMemory } from '../index-engine/index.js';
 import { type Envelope, type Task, type TaskResult, WORKER_ERROR_CODES } from './protocol.js';
 
 export interface SearchPoolOptions {
@@ -8,6 +9,21 @@ export interface SearchPoolOptions {
   /** Tasks that may wait for a worker before new ones are refused (default: 64 per thread). */
   readonly maxQueue?: number;
 }
+
+/** A snapshot of the pool for metrics. */
+export interface PoolStats {
+  /** Live worker threads (a replacement may be starting after a crash or a cancelled task). */
+  readonly threads: number;
+  /** Workers running a task (or starting up). */
+  readonly busy: number;
+  /** Tasks waiting for a worker. */
+  readonly queued: number;
+  /** Tasks finished since start. */
+  readonly completed: number;
+}
+
+/** The signal of tasks that cannot be cancelled. */
+const NEVER = new AbortController().signal;
 
 export const DEFAULT_SEARCH_POOL = { threads: os.availableParallelism(), maxQueuePerThread: 64 } as const;
 
@@ -27,30 +43,59 @@ export class PoolTaskError extends Error {
  */
 export class SearchPool {
   readonly threads: number;
+  private readonly maxQueue: number;
   private readonly piscina: Piscina;
   private closing = false;
+  /** Workers terminated because their task was aborted, until they have exited. */
+  private terminating = 0;
+  /** Segment memories of aborted tasks: their dead worker's scratch leases are reclaimed once it has exited. */
+  private readonly orphaned = new Set<SegmentMemory>();
 
   constructor(options: SearchPoolOptions = {}) {
     this.threads = options.threads ?? DEFAULT_SEARCH_POOL.threads;
+    this.maxQueue = options.maxQueue ?? this.threads * DEFAULT_SEARCH_POOL.maxQueuePerThread;
     this.piscina = new Piscina({
       filename: new URL('./search-task.js', import.meta.url).href,
       minThreads: this.threads,
       maxThreads: this.threads,
-      maxQueue: options.maxQueue ?? this.threads * DEFAULT_SEARCH_POOL.maxQueuePerThread,
+      maxQueue: this.maxQueue,
       idleTimeout: Number.POSITIVE_INFINITY,
     });
+    this.piscina.on('workerDestroy', (worker: { id: number }) => this.onWorkerDestroy(worker.id));
   }
 
   get queueSize(): number {
     return this.piscina.queueSize;
   }
 
-  async run<T extends Task>(task: T): Promise<TaskResult<T>> {
+  stats(): PoolStats {
+    const threads = this.piscina.threads.length;
+    return {
+      threads,
+      busy: Math.max(0, threads - this.piscina.idleThreads),
+      queued: this.piscina.queueSize,
+      completed: this.piscina.completed,
+    };
+  }
+
+  /**
+   * Runs a task; when `signal` aborts, a queued task is dropped and a running one stops with its worker
+   * (piscina terminates it and starts a replacement), and the promise rejects.
+   */
+  async run<T extends Task>(task: T, signal?: AbortSignal): Promise<TaskResult<T>> {
     if (this.closing) throw new PoolTaskError(WORKER_ERROR_CODES.shuttingDown, 'the pool is closing');
+    // piscina queues tasks that have a signal ahead of those without, and does not hold them to maxQueue: every
+    // task gets a signal (so all wait in one FIFO queue), and the bound is checked here
+    if (this.piscina.queueSize >= this.maxQueue) {
+      throw new PoolTaskError(WORKER_ERROR_CODES.overloaded, 'the task queue is at its limit');
+    }
     let envelope: Envelope<unknown>;
     try {
-      envelope = (await this.piscina.run(task)) as Envelope<unknown>;
+      envelope = (await this.piscina.run(task, { signal: signal ?? NEVER })) as Envelope<unknown>;
     } catch (e) {
+      // piscina terminated the worker synchronously in the abort, before this runs: keep the task's segments
+      // until that worker has exited, then free the scratch slots it held on them.
+      if (signal?.aborted && this.terminating > 0) for (const memory of memoriesOf(task)) this.orphaned.add(memory);
       const message = e instanceof Error ? e.message : String(e);
       if (/queue is at limit/i.test(message)) throw new PoolTaskError(WORKER_ERROR_CODES.overloaded, message);
       throw new PoolTaskError(WORKER_ERROR_CODES.failed, message);
@@ -59,8 +104,28 @@ export class SearchPool {
     return envelope.value as TaskResult<T>;
   }
 
+  /** A worker was terminated (an aborted task): once it has exited, reclaim its scratch leases. */
+  private onWorkerDestroy(threadId: number): void {
+    if (this.closing) return;
+    // a thread that already exited (a crash) has threadId -1 and is not found
+    const thread = this.piscina.threads.find((t) => t.threadId === threadId);
+    if (thread === undefined) return;
+    this.terminating++;
+    thread.once('exit', () => {
+      this.terminating--;
+      for (const memory of this.orphaned) reclaimScratch(memory, threadId + 1);
+      if (this.terminating === 0) this.orphaned.clear();
+    });
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     await this.piscina.close();
   }
+}
+
+function memoriesOf(task: Task): SegmentMemory[] {
+  if (task.kind === 'search' || task.kind === 'scan') return task.segments.map((s) => s.memory);
+  if (task.kind === 'build_graph') return [task.segment.memory];
+  return [];
 }

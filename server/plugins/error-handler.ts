@@ -14,6 +14,8 @@ export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   timeout: 408,
   unavailable: 503,
   internal: 500,
+  unauthorized: 401,
+  forbidden: 403,
 };
 
 /** Fastify's own errors that are the client's fault, mapped onto Strata codes. */

@@ -21,6 +21,14 @@ export default fp(
           { name: 'points', description: 'Points and payloads' },
           { name: 'search', description: 'Filtered k-NN search' },
         ],
+        // Only when the server has keys configured (STRATA_API_KEY, STRATA_READ_ONLY_API_KEY); README: API keys.
+        components: {
+          securitySchemes: {
+            apiKey: { type: 'apiKey', in: 'header', name: 'api-key' },
+            bearer: { type: 'http', scheme: 'bearer' },
+          },
+        },
+        security: [{ apiKey: [] }, { bearer: [] }],
       },
       refResolver: {
         buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),

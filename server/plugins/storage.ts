@@ -9,7 +9,7 @@ declare module 'fastify' {
 }
 
 /** Paths served while recovery is still running (everything else answers 503 STRATA_ERR_NOT_READY). */
-const ALWAYS_OPEN = new Set(['/', '/healthz', '/readyz', '/openapi.json']);
+const ALWAYS_OPEN = new Set(['/', '/healthz', '/readyz', '/openapi.json', '/metrics']);
 
 /**
  * Opens the database on the data directory, starts recovery in the background (the server listens meanwhile,

@@ -6,6 +6,7 @@ import {
   StrataError,
   scrollCollection,
 } from '../../storage/index.js';
+import { withDeadline } from '../plugins/request-timeout.js';
 import { CollectionNameParams, ERROR_RESPONSES, UpdateResultSchema, WaitQuery } from '../schemas/common.js';
 import {
   CountResponseSchema,
@@ -150,7 +151,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: ScrollResponseSchema, ...ERROR_RESPONSES },
       },
     },
-    async (req, reply) => ok(reply, await scrollCollection(app.db.get(req.params.collection_name), req.body ?? {})),
+    async (req, reply) => {
+      const collection = app.db.get(req.params.collection_name);
+      // the request timeout answers 408 without cancelling the filter scan, which runs to its end on the pool
+      return ok(reply, await withDeadline(reply, () => scrollCollection(collection, req.body ?? {})));
+    },
   );
   app.post(
     '/collections/:collection_name/points/count',
@@ -163,7 +168,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: CountResponseSchema, ...ERROR_RESPONSES },
       },
     },
-    async (req, reply) => ok(reply, { count: await app.db.get(req.params.collection_name).count(req.body?.filter) }),
+    async (req, reply) => {
+      const collection = app.db.get(req.params.collection_name);
+      return ok(reply, { count: await withDeadline(reply, () => collection.count(req.body?.filter)) });
+    },
   );
 };
 

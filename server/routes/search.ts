@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { QueryInput } from '../../storage/index.js';
+import { withDeadline } from '../plugins/request-timeout.js';
 import { CollectionNameParams, ERROR_RESPONSES } from '../schemas/common.js';
 import {
   QueryBatchResponseSchema,
@@ -28,7 +29,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const [outcome] = await app.db.search(app.db.get(req.params.collection_name), [req.body]);
+      const collection = app.db.get(req.params.collection_name);
+      const [outcome] = await withDeadline(reply, (signal) => app.db.search(collection, [req.body], signal));
       return okExplained(reply, outcome!.points, outcome!.plans, req.body.params?.explain === true);
     },
   );
@@ -44,7 +46,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const outcomes = await app.db.search(app.db.get(req.params.collection_name), req.body.searches);
+      const collection = app.db.get(req.params.collection_name);
+      const outcomes = await withDeadline(reply, (signal) => app.db.search(collection, req.body.searches, signal));
       const explain = req.body.searches.some((s) => s.params?.explain === true);
       return okExplained(
         reply,
@@ -66,7 +69,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const [outcome] = await app.db.query(app.db.get(req.params.collection_name), [req.body as QueryInput]);
+      const collection = app.db.get(req.params.collection_name);
+      const [outcome] = await withDeadline(reply, (signal) =>
+        app.db.query(collection, [req.body as QueryInput], signal),
+      );
       return okExplained(reply, { points: outcome!.points }, outcome!.plans, req.body.params?.explain === true);
     },
   );
@@ -82,7 +88,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const outcomes = await app.db.query(app.db.get(req.params.collection_name), req.body.searches as QueryInput[]);
+      const collection = app.db.get(req.params.collection_name);
+      const outcomes = await withDeadline(reply, (signal) =>
+        app.db.query(collection, req.body.searches as QueryInput[], signal),
+      );
       const explain = req.body.searches.some((s) => s.params?.explain === true);
       return okExplained(
         reply,

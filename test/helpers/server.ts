@@ -30,10 +30,10 @@ export function tempDir(prefix = 'strata-test-'): string {
  * The port is read from the server's own "listening" log line.
  */
 export async function startServer(
-  options: { dataDir?: string; env?: Record<string, string> } = {},
+  options: { dataDir?: string; env?: Record<string, string>; args?: string[]; waitReady?: boolean } = {},
 ): Promise<RunningServer> {
   const dataDir = options.dataDir ?? tempDir();
-  const proc = spawn(process.execPath, [MAIN], {
+  const proc = spawn(process.execPath, [MAIN, ...(options.args ?? [])], {
     env: {
       ...process.env,
       STRATA_PORT: '0',
@@ -56,7 +56,7 @@ export async function startServer(
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000);
     const onData = () => {
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
+      const m = /Server listening at (https?:\/\/127\.0\.0\.1:\d+)/.exec(log);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);

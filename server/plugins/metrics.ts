@@ -1,0 +1,134 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Latency buckets in seconds: sub-millisecond reads up to searches near the default 30 s timeout. */
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * Prometheus metrics at `GET /metrics` (text format, prom-client), on a registry of this app's own:
+ * requests by method, route pattern and status with a latency histogram; the worker pool; points and segments
+ * per collection; planner branches and optimizer jobs (read from the database at scrape time); and the
+ * process's default metrics (memory, CPU, event loop, GC), all prefixed `strata_`. Routes are labelled by their
+ * pattern (`/collections/:collection_name/points/search`), never by the raw URL, so the label set stays small.
+ */
+export default fp(
+  async (app: FastifyInstance) => {
+    const register = new Registry();
+    collectDefaultMetrics({ register, prefix: 'strata_' });
+    const db = app.db;
+
+    const labelNames = ['method', 'route', 'status'] as const;
+    const requests = new Counter({
+      name: 'strata_http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern and status code',
+      labelNames,
+      registers: [register],
+    });
+    const duration = new Histogram({
+      name: 'strata_http_request_duration_seconds',
+      help: 'Time from receiving a request to answering it, by method, route pattern and status code',
+      labelNames,
+      buckets: DURATION_BUCKETS,
+      registers: [register],
+    });
+    app.addHook('onResponse', async (request, reply) => {
+      const labels = {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      };
+      requests.inc(labels);
+      duration.observe(labels, reply.elapsedTime / 1000);
+    });
+
+    new Gauge({
+      name: 'strata_pool_threads',
+      help: 'Worker threads in the search pool',
+      registers: [register],
+      collect() {
+        this.set(db.poolStats().threads);
+      },
+    });
+    new Gauge({
+      name: 'strata_pool_busy_workers',
+      help: 'Worker threads running a task',
+      registers: [register],
+      collect() {
+        this.set(db.poolStats().busy);
+      },
+    });
+    new Gauge({
+      name: 'strata_pool_queue_depth',
+      help: 'Search and scan tasks waiting for a worker',
+      registers: [register],
+      collect() {
+        this.set(db.poolStats().queued);
+      },
+    });
+    new Counter({
+      name: 'strata_pool_tasks_completed_total',
+      help: 'Tasks the worker pool has finished',
+      registers: [register],
+      collect() {
+        this.reset();
+        this.inc(db.poolStats().completed);
+      },
+    });
+    new Gauge({
+      name: 'strata_collection_points',
+      help: 'Live points per collection',
+      labelNames: ['collection'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const c of db.list()) this.set({ collection: c.name }, c.pointsCount);
+      },
+    });
+    new Gauge({
+      name: 'strata_collection_segments',
+      help: 'Segments per collection (growing and sealed)',
+      labelNames: ['collection'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const c of db.list()) this.set({ collection: c.name }, c.segments.length);
+      },
+    });
+    new Counter({
+      name: 'strata_planner_branch_total',
+      help: 'Segment searches by planner branch (plain, plain_filtered, graph, filtered_graph, graph_fallback)',
+      labelNames: ['branch'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const [branch, n] of Object.entries(db.planCounts)) this.inc({ branch }, n);
+      },
+    });
+    new Counter({
+      name: 'strata_optimizer_jobs_total',
+      help: 'Optimizer jobs finished, by kind (seal, merge, vacuum; failed counts the jobs that failed)',
+      labelNames: ['kind'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const [kind, n] of Object.entries(db.optimizer.finished)) this.inc({ kind }, n);
+      },
+    });
+
+    app.get(
+      '/metrics',
+      {
+        schema: {
+          tags: ['service'],
+          summary: 'Prometheus metrics (text exposition format)',
+          produces: ['text/plain'],
+          response: { 200: Type.String() },
+        },
+      },
+      async (_request, reply) => reply.type(register.contentType).send(await register.metrics()),
+    );
+  },
+  { name: 'metrics', dependencies: ['storage'] },
+);
