@@ -20,11 +20,44 @@ import { TopK } from './top-k.js';
  */
 export type PlanBranch = 'plain' | 'plain_filtered' | 'graph' | 'filtered_graph' | 'graph_fallback';
 
+/** A filter's cardinality in one segment: bounds and expectation (exact when the rows were counted). */
+export interface CardinalityEstimate {
+  readonly min: number;
+  readonly exp: number;
+  readonly max: number;
+}
+
 export interface SegmentPlan {
   readonly branch: PlanBranch;
-  /** Rows the filter matches (live rows without a filter), counted before searching. */
-  readonly matches: number;
+  /** The planner's estimate of the rows the filter matches (live rows without a filter). */
+  readonly estimated: CardinalityEstimate;
+  /** Rows that really matched, when the search counted them (null for graph searches). */
+  readonly matches: number | null;
   readonly distanceEvaluations: number;
+}
+
+/** Rows sampled to estimate a filter's cardinality; smaller segments are counted exactly. */
+const SAMPLE_ROWS = 1024;
+
+/**
+ * Estimates how many rows pass `accept` from an evenly spaced sample: expectation and a ±3σ binomial interval
+ * (plus one sample's worth), clamped to [0, count]. Exact when the segment has at most SAMPLE_ROWS rows.
+ */
+export function estimateMatches(count: number, accept: (o: number) => boolean): CardinalityEstimate {
+  if (count <= SAMPLE_ROWS) {
+    const n = countLive(count, accept);
+    return { min: n, exp: n, max: n };
+  }
+  const step = count / SAMPLE_ROWS;
+  let hits = 0;
+  for (let i = 0; i < SAMPLE_ROWS; i++) if (accept(Math.floor(i * step))) hits++;
+  const p = hits / SAMPLE_ROWS;
+  const margin = 3 * Math.sqrt((p * (1 - p)) / SAMPLE_ROWS) + 1 / SAMPLE_ROWS;
+  return {
+    min: Math.max(0, Math.floor((p - margin) * count)),
+    exp: Math.round(p * count),
+    max: Math.min(count, Math.ceil((p + margin) * count)),
+  };
 }
 
 export interface SegmentQuery {
@@ -61,27 +94,45 @@ export function searchSegment(
   const live = (o: number) => !isTombstoned(tombstones, o);
   if (graph === null || query.exact) {
     const passes = query.filter === null ? null : compileRowPredicate(query.filter, segment);
-    return scoreRows(query, metric, count, (o) => live(o) && (passes === null || passes(o)), 'plain');
+    const accept = (o: number) => live(o) && (passes === null || passes(o));
+    return scoreRows(query, metric, count, accept, 'plain', 'scan', null);
   }
   let accept: (o: number) => boolean = live;
-  let matches = 0;
+  let matches: number | null;
+  let estimated: CardinalityEstimate;
   if (query.filter !== null) {
-    // Count the matches first (typed columns make this cheap): it decides the plan and bounds the result.
     const passes = compileRowPredicate(query.filter, segment);
-    const bitmap = new Uint8Array(count);
-    for (let o = 0; o < count; o++) {
-      if (live(o) && passes(o)) {
-        bitmap[o] = 1;
-        matches++;
-      }
+    const lazy = (o: number) => live(o) && passes(o);
+    // Qdrant's planner: estimate the filter's cardinality {min, exp, max} from a sample of the rows (typed
+    // columns make each test cheap); only when the estimate straddles the threshold are the matches counted.
+    estimated = estimateMatches(count, lazy);
+    if (estimated.max <= query.plainThreshold) {
+      return scoreRows(query, metric, count, lazy, 'plain_filtered', 'per-row', estimated);
     }
-    accept = (o) => bitmap[o] === 1;
-    if (matches <= query.plainThreshold) return scoreRows(query, metric, count, accept, 'plain_filtered', matches);
+    if (estimated.min > query.plainThreshold) {
+      accept = lazy;
+      matches = null;
+    } else {
+      const bitmap = new Uint8Array(count);
+      let n = 0;
+      for (let o = 0; o < count; o++) {
+        if (lazy(o)) {
+          bitmap[o] = 1;
+          n++;
+        }
+      }
+      matches = n;
+      estimated = { min: n, exp: n, max: n };
+      accept = (o) => bitmap[o] === 1;
+      if (n <= query.plainThreshold)
+        return scoreRows(query, metric, count, accept, 'plain_filtered', 'per-row', estimated);
+    }
   } else {
     // no filter: the live rows, counted by the writer (no per-query pass over the tombstones)
     matches = segment.liveCount ?? countLive(count, live);
+    estimated = { min: matches, exp: matches, max: matches };
   }
-  const wanted = Math.min(query.k, matches);
+  const wanted = Math.min(query.k, matches ?? estimated.min);
   const everyRowLive = matches === count;
   const options = everyRowLive && query.filter === null ? {} : { accept };
   let ef = Math.max(query.ef, query.k);
@@ -93,11 +144,15 @@ export function searchSegment(
     evaluations += hits.distanceEvaluations;
   }
   if (hits.offsets.length < wanted) {
-    const exact = scoreRows(query, metric, count, accept, 'graph_fallback', matches);
+    const exact = scoreRows(query, metric, count, accept, 'graph_fallback', 'per-row', estimated);
     return { ...exact, plan: { ...exact.plan, distanceEvaluations: exact.plan.distanceEvaluations + evaluations } };
   }
   const branch: PlanBranch = query.filter === null ? 'graph' : 'filtered_graph';
-  return { offsets: hits.offsets, raws: hits.raws, plan: { branch, matches, distanceEvaluations: evaluations } };
+  return {
+    offsets: hits.offsets,
+    raws: hits.raws,
+    plan: { branch, estimated, matches, distanceEvaluations: evaluations },
+  };
 }
 
 function countLive(count: number, live: (o: number) => boolean): number {
@@ -112,23 +167,31 @@ function scoreRows(
   count: number,
   accept: (o: number) => boolean,
   branch: PlanBranch,
-  knownMatches?: number,
+  mode: 'scan' | 'per-row',
+  estimated: CardinalityEstimate | null,
 ): SegmentHits {
   const top = new TopK(query.k, metric.higherIsBetter);
   let evaluations = 0;
+  let matches = 0;
   const { scorer } = query;
-  if (scorer.scoreBlock !== undefined && knownMatches === undefined) {
+  if (scorer.scoreBlock !== undefined && mode === 'scan') {
     // A full scan: score whole blocks with the SIMD scan kernel, then keep the accepted rows.
     const block = new Float32Array(Math.min(BLOCK_ROWS, count));
     for (let first = 0; first < count; first += BLOCK_ROWS) {
       const n = Math.min(BLOCK_ROWS, count - first);
       scorer.scoreBlock(first, n, block);
       evaluations += n;
-      for (let i = 0; i < n; i++) if (accept(first + i)) top.push(first + i, block[i]!);
+      for (let i = 0; i < n; i++) {
+        if (!accept(first + i)) continue;
+        matches++;
+        top.push(first + i, block[i]!);
+      }
     }
   } else {
+    // Few matches: score only them.
     for (let o = 0; o < count; o++) {
       if (!accept(o)) continue;
+      matches++;
       evaluations++;
       top.push(o, scorer.score(o));
     }
@@ -137,6 +200,11 @@ function scoreRows(
   return {
     offsets: Uint32Array.from(keys),
     raws: values,
-    plan: { branch, matches: knownMatches ?? evaluations, distanceEvaluations: evaluations },
+    plan: {
+      branch,
+      estimated: estimated ?? { min: matches, exp: matches, max: matches },
+      matches,
+      distanceEvaluations: evaluations,
+    },
   };
 }

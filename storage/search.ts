@@ -13,7 +13,10 @@ export interface PlanReport {
   readonly segment: number | string;
   readonly rows: number;
   readonly branch: PlanBranch;
-  readonly matches: number;
+  /** The planner's estimate {min, exp, max} of the rows the filter matches. */
+  readonly estimated_matches: { readonly min: number; readonly exp: number; readonly max: number };
+  /** Rows that really matched, when the search counted them (null for graph searches). */
+  readonly matches: number | null;
   readonly distance_evaluations: number;
   readonly quantized: boolean;
 }
@@ -103,6 +106,7 @@ export async function searchCollection(
           segment: segment.sealedId ?? `growing-${p.uid}`,
           rows: segment.count,
           branch: p.branch,
+          estimated_matches: p.estimated,
           matches: p.matches,
           distance_evaluations: p.distanceEvaluations,
           quantized: p.quantized,

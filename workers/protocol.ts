@@ -4,7 +4,7 @@
  * Error's class and `code` when it crosses threads, so workers return `{ok:false, error:{code, message}}`.
  */
 import type { Condition, Distance, SegmentHandle } from '../index-engine/index.js';
-import type { PlanBranch } from '../index-engine/segment-search.js';
+import type { CardinalityEstimate, PlanBranch } from '../index-engine/segment-search.js';
 
 export interface SearchQuery {
   /** Prepared query vector (normalized for Cosine). */
@@ -68,7 +68,8 @@ export type Task = SearchTask | ScanTask | BuildGraphTask | CrashTask;
 export interface SegmentPlanReport {
   readonly uid: number;
   readonly branch: PlanBranch;
-  readonly matches: number;
+  readonly estimated: CardinalityEstimate;
+  readonly matches: number | null;
   readonly distanceEvaluations: number;
   /** Whether the int8 codes were searched (then re-ranked exactly when rescoring). */
   readonly quantized: boolean;

@@ -65,7 +65,8 @@ export const PlanReportSchema = Type.Object({
   branch: Type.Union(
     ['plain', 'plain_filtered', 'graph', 'filtered_graph', 'graph_fallback'].map((b) => Type.Literal(b)),
   ),
-  matches: Type.Integer(),
+  estimated_matches: Type.Object({ min: Type.Integer(), exp: Type.Integer(), max: Type.Integer() }),
+  matches: Type.Union([Type.Integer(), Type.Null()]),
   distance_evaluations: Type.Integer(),
   quantized: Type.Boolean(),
 });
