@@ -3,10 +3,10 @@
  * (callers negate similarities). Both grow on demand and are meant to be reused across queries (`clear()`).
  */
 
-/** Nearest on top: the frontier of a best-first search. */
-export class CandidateHeap {
-  private ids: Uint32Array;
-  private dists: Float64Array;
+/** Storage shared by both heaps: parallel typed arrays of ids and distances that double when full. */
+abstract class PairHeap {
+  protected ids: Uint32Array;
+  protected dists: Float64Array;
   size = 0;
 
   constructor(capacity = 64) {
@@ -18,6 +18,18 @@ export class CandidateHeap {
     this.size = 0;
   }
 
+  protected grow(): void {
+    const ids = new Uint32Array(this.ids.length * 2);
+    const dists = new Float64Array(this.dists.length * 2);
+    ids.set(this.ids);
+    dists.set(this.dists);
+    this.ids = ids;
+    this.dists = dists;
+  }
+}
+
+/** Nearest on top: the frontier of a best-first search. */
+export class CandidateHeap extends PairHeap {
   /** Distance of the nearest entry; only meaningful while size > 0. */
   topDist(): number {
     return this.dists[0]!;
@@ -75,15 +87,6 @@ export class CandidateHeap {
     dists[i] = dist;
     return top;
   }
-
-  private grow(): void {
-    const ids = new Uint32Array(this.ids.length * 2);
-    const dists = new Float64Array(this.dists.length * 2);
-    ids.set(this.ids);
-    dists.set(this.dists);
-    this.ids = ids;
-    this.dists = dists;
-  }
 }
 
 /**
@@ -91,20 +94,7 @@ export class CandidateHeap {
  * Equal distances rank by offset (the larger offset is the farther), so the kept set does not depend on the
  * order in which nodes were reached.
  */
-export class ResultHeap {
-  private ids: Uint32Array;
-  private dists: Float64Array;
-  size = 0;
-
-  constructor(capacity = 64) {
-    this.ids = new Uint32Array(Math.max(1, capacity));
-    this.dists = new Float64Array(Math.max(1, capacity));
-  }
-
-  clear(): void {
-    this.size = 0;
-  }
-
+export class ResultHeap extends PairHeap {
   /** Distance of the farthest kept entry; only meaningful while size > 0. */
   worstDist(): number {
     return this.dists[0]!;
@@ -177,14 +167,5 @@ export class ResultHeap {
       ids[i] = this.pop();
     }
     return n;
-  }
-
-  private grow(): void {
-    const ids = new Uint32Array(this.ids.length * 2);
-    const dists = new Float64Array(this.dists.length * 2);
-    ids.set(this.ids);
-    dists.set(this.dists);
-    this.ids = ids;
-    this.dists = dists;
   }
 }
