@@ -12,7 +12,7 @@ import { type SearchTarget, searchSuite } from './search-suite.js';
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
@@ -26,7 +26,7 @@ async function freePort(): Promise<number> {
 }
 
 /** The real server (`node dist/server/main.js`) as a child process on a free port and a fresh data dir. */
-class ServerProcess {
+export class ServerProcess {
   readonly base: string;
   private readonly child: ChildProcess;
   private readonly exited: Promise<number | null>;

@@ -2,6 +2,7 @@
  * `npm run bench`: upsert throughput and exact-search QPS, in-process and over HTTP, next to a naive brute-force
  * reference, on clustered-128 from ../shared/datasets. Prints a Markdown table with the environment and writes
  * bench/results/latest.json. Flags: --small, --queries N, --reps N, --concurrency N, --no-http.
+ * `npm run bench` runs this file, then hnsw.ts (`npm run bench:hnsw`) through all.ts.
  */
 import fs from 'node:fs';
 import os from 'node:os';
