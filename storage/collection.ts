@@ -172,6 +172,11 @@ export class Collection {
     if (old === undefined) this.sortedIds = null;
     old?.segment.tombstone(old.offset);
     this.rows.set(key, { segment: growing, offset });
+    // A segment that just reached its capacity is sealed now, not when the next point arrives.
+    if (!growing.canAppend(0)) {
+      growing.frozen = true;
+      this.onNeedsOptimization?.();
+    }
   }
 
   private applyDelete(id: PointId): void {

@@ -90,7 +90,8 @@ export async function searchCollection(
     );
     const offset = input.offset ?? 0;
     const points = rows.slice(offset, offset + input.limit).map(({ ref, score }) => {
-      const payload = selectPayload(ref.segment.payload(ref.offset), input.with_payload ?? false);
+      const withPayload = input.with_payload ?? false;
+      const payload = withPayload === false ? undefined : selectPayload(ref.segment.payload(ref.offset), withPayload);
       return {
         id: ref.segment.ids[ref.offset]!,
         version: 0,

@@ -82,6 +82,18 @@ describe('sealing', () => {
     await waitForLog(server, 'segment sealed');
   });
 
+  it('seals a segment as soon as it is full, without waiting for one more point', async () => {
+    await api(server.url, 'PUT', '/collections/exact-fill', {
+      vectors: { size: 4, distance: 'Dot' },
+      optimizers_config: { indexing_threshold: 200, max_segment_size: 200 },
+    });
+    const next = rng(5);
+    const points = Array.from({ length: 400 }, (_, id) => ({ id, vector: randomVector(next, 4) }));
+    await api(server.url, 'PUT', '/collections/exact-fill/points', { points });
+    const info = await waitSealed(server.url, 'exact-fill', 400);
+    expect(info.indexed_vectors_count).toBe(400);
+  });
+
   it('searches sealed segments through the graph and the growing one exactly, with recall >= 0.95', async () => {
     const next = rng(12);
     let overlap = 0;
