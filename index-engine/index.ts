@@ -8,7 +8,6 @@ export type { Condition, RangeBounds, Scalar } from './filter/condition.js';
 export { parseDatetime } from './filter/datetime.js';
 export { flatValues, lookup, parseKey } from './filter/payload-path.js';
 export { compileRowPredicate, type RowPredicate } from './filter/row-predicate.js';
-export { type FlatQuery, flatSearch, type Hits } from './flat-search.js';
 export { buildHnsw, type HnswBuildInput } from './hnsw/build.js';
 export {
   decodeHnsw,
