@@ -54,6 +54,7 @@ import {
   searchStrata,
 } from './hnsw-strata.js';
 import { loadAverage } from './measure.js';
+import { machine } from './report.js';
 
 /** The repository root (this file runs as dist/bench/hnsw.js). */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -347,15 +348,6 @@ async function runDataset(name: DatasetName, args: Args, threads: number, gc: ()
 }
 
 function environment(reps: number, threads: number): HnswEnvironment {
-  const git = (argv: readonly string[]) => {
-    try {
-      return execFileSync('git', argv, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    } catch {
-      return '';
-    }
-  };
-  const sha = git(['rev-parse', '--short', 'HEAD']) || 'unknown';
-  const dirty = git(['status', '--porcelain', '--untracked-files=no']) !== '';
   let hnswlib = 'unknown';
   try {
     const pkg = createRequire(import.meta.url)('hnswlib-node/package.json') as { version: string };
@@ -363,19 +355,7 @@ function environment(reps: number, threads: number): HnswEnvironment {
   } catch {
     // reported when the build fails
   }
-  return {
-    date: new Date().toISOString(),
-    node: process.version,
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
-    cores: os.availableParallelism(),
-    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-    git: dirty ? `${sha} (uncommitted changes)` : sha,
-    hnswlib,
-    threads,
-    reps,
-    loadAverage: { start: loadAverage(), end: null },
-  };
+  return { ...machine(ROOT), hnswlib, threads, reps, loadAverage: { start: loadAverage(), end: null } };
 }
 
 /** What one dataset's process hands back to the parent. */

@@ -27,7 +27,8 @@ function git(root: string, args: readonly string[]): string {
   }
 }
 
-export function environment(cfg: BenchConfig, root: string): Environment {
+/** The machine and the code a benchmark ran on, shared by every benchmark's result file. */
+export function machine(root: string) {
   const sha = git(root, ['rev-parse', '--short', 'HEAD']) || 'unknown';
   const dirty = git(root, ['status', '--porcelain', '--untracked-files=no']) !== '';
   return {
@@ -38,6 +39,12 @@ export function environment(cfg: BenchConfig, root: string): Environment {
     cores: os.availableParallelism(),
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     git: dirty ? `${sha} (uncommitted changes)` : sha,
+  };
+}
+
+export function environment(cfg: BenchConfig, root: string): Environment {
+  return {
+    ...machine(root),
     dataset: { name: cfg.dataset.name, n: cfg.dataset.n, dim: cfg.dataset.dim, queries: cfg.queries },
     threads: cfg.threads,
     concurrency: cfg.concurrency,
