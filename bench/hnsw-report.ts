@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { HttpResult } from './hnsw-http.js';
 import type { Restart, StrataBuild } from './hnsw-strata.js';
+import type { Machine } from './report.js';
 
 /** One measured search figure: QPS of every repetition (run order), their median, recall@10 of the last. */
 export interface Figure {
@@ -59,14 +60,7 @@ export interface DatasetResult {
   readonly restart: { readonly reps: Restart[]; readonly medianSeconds: number; readonly shareOfBuild: number };
 }
 
-export interface HnswEnvironment {
-  readonly date: string;
-  readonly node: string;
-  readonly platform: string;
-  readonly cpu: string;
-  readonly cores: number;
-  readonly memoryGiB: number;
-  readonly git: string;
+export interface HnswEnvironment extends Machine {
   readonly hnswlib: string;
   readonly threads: number;
   readonly reps: number;

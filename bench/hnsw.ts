@@ -53,7 +53,7 @@ import {
   reopen,
   searchStrata,
 } from './hnsw-strata.js';
-import { loadAverage } from './measure.js';
+import { loadAverage, positiveInt } from './measure.js';
 import { machine } from './report.js';
 
 /** The repository root (this file runs as dist/bench/hnsw.js). */
@@ -93,19 +93,14 @@ function parseArgs(argv: readonly string[]): Args {
   let http = true;
   let child: string | null = null;
   const datasets: DatasetName[] = [];
-  const int = (flag: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer`);
-    return n;
-  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--small') small = true;
     else if (arg === '--no-http') http = false;
     else if (arg === '--child') child = argv[++i] ?? null;
-    else if (arg === '--reps') reps = int(arg, argv[++i]);
-    else if (arg === '--queries') queries = int(arg, argv[++i]);
-    else if (arg === '--filtered-queries') filteredQueries = int(arg, argv[++i]);
+    else if (arg === '--reps') reps = positiveInt(arg, argv[++i]);
+    else if (arg === '--queries') queries = positiveInt(arg, argv[++i]);
+    else if (arg === '--filtered-queries') filteredQueries = positiveInt(arg, argv[++i]);
     else if (arg === '--dataset') {
       const name = argv[++i] as DatasetName;
       if (!DATASETS.includes(name)) throw new Error(`--dataset takes one of ${DATASETS.join(', ')}`);

@@ -58,3 +58,10 @@ export function mean(values: readonly number[]): number {
 export function loadAverage(): number {
   return Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
 }
+
+/** A command-line flag's value as a positive integer, or a clear error naming the flag. */
+export function positiveInt(flag: string, v: string | undefined): number {
+  const n = Number(v);
+  if (v === undefined || !Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer`);
+  return n;
+}

@@ -3,7 +3,8 @@ import os from 'node:os';
 import { loadAverage } from './measure.js';
 import type { BenchConfig, Row } from './rows.js';
 
-export interface Environment {
+/** The machine and the code a benchmark ran on (see machine()). */
+export interface Machine {
   readonly date: string;
   readonly node: string;
   readonly platform: string;
@@ -11,6 +12,9 @@ export interface Environment {
   readonly cores: number;
   readonly memoryGiB: number;
   readonly git: string;
+}
+
+export interface Environment extends Machine {
   readonly dataset: { readonly name: string; readonly n: number; readonly dim: number; readonly queries: number };
   readonly threads: number;
   readonly concurrency: number;
@@ -28,7 +32,7 @@ function git(root: string, args: readonly string[]): string {
 }
 
 /** The machine and the code a benchmark ran on, shared by every benchmark's result file. */
-export function machine(root: string) {
+export function machine(root: string): Machine {
   const sha = git(root, ['rev-parse', '--short', 'HEAD']) || 'unknown';
   const dirty = git(root, ['status', '--porcelain', '--untracked-files=no']) !== '';
   return {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureDataset, loadDataset, recallAt } from './dataset.js';
 import { benchHttp } from './http.js';
 import { benchInProcess } from './in-process.js';
-import { loadAverage, mean, measure } from './measure.js';
+import { loadAverage, mean, measure, positiveInt } from './measure.js';
 import { naiveTopK } from './reference.js';
 import { environment, formatEnvironment, formatTable } from './report.js';
 import { type BenchConfig, makeRow, type Row } from './rows.js';
@@ -30,18 +30,13 @@ interface Args {
 
 function parseArgs(argv: readonly string[]): Args {
   const out = { small: false, queries: null as number | null, reps: 3, concurrency: null as number | null, http: true };
-  const int = (flag: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer`);
-    return n;
-  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--small') out.small = true;
     else if (arg === '--no-http') out.http = false;
-    else if (arg === '--queries') out.queries = int(arg, argv[++i]);
-    else if (arg === '--reps') out.reps = int(arg, argv[++i]);
-    else if (arg === '--concurrency') out.concurrency = int(arg, argv[++i]);
+    else if (arg === '--queries') out.queries = positiveInt(arg, argv[++i]);
+    else if (arg === '--reps') out.reps = positiveInt(arg, argv[++i]);
+    else if (arg === '--concurrency') out.concurrency = positiveInt(arg, argv[++i]);
     else throw new Error(`unknown argument ${arg}; known: --small, --queries N, --reps N, --concurrency N, --no-http`);
   }
   return out;
