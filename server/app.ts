@@ -23,6 +23,7 @@ import collectionRoutes from './routes/collections.js';
 import pointRoutes from './routes/points.js';
 import searchRoutes from './routes/search.js';
 import serviceRoutes from './routes/service.js';
+import snapshotRoutes from './routes/snapshots.js';
 import { ErrorResponseSchema } from './schemas/common.js';
 import { FilterSchema } from './schemas/filter.js';
 
@@ -34,7 +35,19 @@ const SHARED_SCHEMAS: TSchema[] = [FilterSchema, ErrorResponseSchema];
 /** Composes the app; never listens (server/main.ts does), so tests may also use inject(). */
 export async function buildApp(
   config: Pick<ServerConfig, 'dataDir' | 'workers' | 'maxBodyMb'> &
-    Partial<Pick<ServerConfig, 'queueSize' | 'apiKey' | 'readOnlyApiKey' | 'tlsCert' | 'tlsKey' | 'requestTimeoutMs'>>,
+    Partial<
+      Pick<
+        ServerConfig,
+        | 'queueSize'
+        | 'apiKey'
+        | 'readOnlyApiKey'
+        | 'tlsCert'
+        | 'tlsKey'
+        | 'requestTimeoutMs'
+        | 'maxSnapshotMb'
+        | 'recallSampleRate'
+      >
+    >,
   logger: FastifyServerOptions['logger'] = false,
 ): Promise<FastifyInstance> {
   const bodyLimit = config.maxBodyMb * 1024 * 1024;
@@ -95,5 +108,6 @@ export async function buildApp(
   await app.register(collectionRoutes);
   await app.register(pointRoutes);
   await app.register(searchRoutes);
+  await app.register(snapshotRoutes, { maxSnapshotMb: config.maxSnapshotMb ?? DEFAULT_CONFIG.maxSnapshotMb });
   return app;
 }

@@ -21,6 +21,10 @@ export interface ServerConfig {
   readonly tlsKey: string | null;
   /** Searches, queries, counts and scrolls running longer answer 408 and are cancelled. 0 = no limit. */
   readonly requestTimeoutMs: number;
+  /** Largest snapshot archive accepted by upload or downloaded from a URL, in MiB. */
+  readonly maxSnapshotMb: number;
+  /** Share of live searches re-run exactly in the background to measure recall (0 = off). */
+  readonly recallSampleRate: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -36,6 +40,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   tlsCert: null,
   tlsKey: null,
   requestTimeoutMs: 30_000,
+  maxSnapshotMb: 16_384,
+  recallSampleRate: 0.005,
 };
 
 /** Each setting: its environment variable, its flag, and how to parse it (throwing a readable message). */
@@ -60,6 +66,16 @@ const SETTINGS = {
     flag: '--request-timeout-ms',
     parse: (v: string) => integer(v, 0, 3_600_000),
   },
+  maxSnapshotMb: {
+    env: 'STRATA_MAX_SNAPSHOT_MB',
+    flag: '--max-snapshot-mb',
+    parse: (v: string) => integer(v, 1, 4_194_304),
+  },
+  recallSampleRate: {
+    env: 'STRATA_RECALL_SAMPLE_RATE',
+    flag: '--recall-sample-rate',
+    parse: (v: string) => fraction(v),
+  },
 } as const;
 
 /** Shortest accepted API key. */
@@ -77,6 +93,12 @@ function integer(v: string, min: number, max: number): number {
   if (!/^\d+$/.test(v.trim())) throw new Error(`must be an integer from ${min} to ${max}`);
   const n = Number(v);
   if (n < min || n > max) throw new Error(`must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+function fraction(v: string): number {
+  const n = Number(v.trim());
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new Error('must be a number from 0 to 1');
   return n;
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -201,7 +202,136 @@ export class Catalog {
     return this.stmts.deleteIndex.run(collectionId, field).changes > 0;
   }
 
+  /**
+   * Copies one collection's catalog rows (config, payload indexes, growing points, live segments and their
+   * tombstones) into a new SQLite file, the catalog part of a snapshot. Synchronous on purpose: no write can
+   * land between this copy and the caller's hard links of the same segments' files.
+   */
+  exportCollection(collectionId: number, file: string): SegmentRow[] {
+    this.db.prepare('ATTACH DATABASE ? AS snap').run(file);
+    try {
+      this.db.transaction(() => {
+        this.db.exec(SNAPSHOT_SCHEMA);
+        this.db
+          .prepare("INSERT INTO snap.meta (key, value) SELECT 'config', config FROM collections WHERE id = ?")
+          .run(collectionId);
+        this.db
+          .prepare(
+            'INSERT INTO snap.payload_indexes SELECT field, field_schema FROM payload_indexes WHERE collection_id = ?',
+          )
+          .run(collectionId);
+        this.db
+          .prepare('INSERT INTO snap.points SELECT pid, vector, payload FROM points WHERE collection_id = ?')
+          .run(collectionId);
+        this.db
+          .prepare(
+            "INSERT INTO snap.segments SELECT id, row_count FROM segments WHERE collection_id = ? AND state = 'live'",
+          )
+          .run(collectionId);
+        this.db
+          .prepare(
+            'INSERT INTO snap.tombstones SELECT segment_id, row FROM tombstones WHERE segment_id IN (SELECT id FROM snap.segments)',
+          )
+          .run();
+      })();
+      return this.db.prepare<[], SegmentRow>('SELECT id, row_count FROM snap.segments ORDER BY id').all();
+    } finally {
+      this.db.prepare('DETACH DATABASE snap').run();
+    }
+  }
+
+  /**
+   * First step of a restore: a hidden collection row (its name cannot be a user's) and `building` segment rows
+   * reserve ids for the snapshot's segments. A crash after this leaves rows the next start discards.
+   */
+  reserveRestore(config: string, rowCounts: readonly number[]): { collectionId: number; segmentIds: number[] } {
+    return this.db.transaction(() => {
+      const collectionId = this.createCollection(`${RESTORE_PREFIX}${randomUUID()}`, config);
+      return { collectionId, segmentIds: rowCounts.map((n) => this.beginSegment(collectionId, n)) };
+    })();
+  }
+
+  /**
+   * Second step, one transaction: the collection being replaced (if any) goes, the reserved one takes its
+   * name with the snapshot's points, payload indexes and tombstones, and its segments become live. A crash
+   * leaves the old collection or the restored one, never a mix.
+   */
+  commitRestore(
+    reservedId: number,
+    name: string,
+    replacedId: number | null,
+    snapshotFile: string,
+    segmentIds: ReadonlyMap<number, number>,
+  ): void {
+    this.db.prepare('ATTACH DATABASE ? AS snap').run(snapshotFile);
+    try {
+      this.db.transaction(() => {
+        if (replacedId !== null) this.deleteCollection(replacedId);
+        this.db.prepare('UPDATE collections SET name = ? WHERE id = ?').run(name, reservedId);
+        this.db
+          .prepare(
+            'INSERT INTO points (collection_id, pid, vector, payload) SELECT ?, pid, vector, payload FROM snap.points',
+          )
+          .run(reservedId);
+        this.db
+          .prepare(
+            'INSERT INTO payload_indexes (collection_id, field, field_schema) SELECT ?, field, field_schema FROM snap.payload_indexes',
+          )
+          .run(reservedId);
+        const tombstones = this.db.prepare(
+          'INSERT INTO tombstones (segment_id, row) SELECT ?, row FROM snap.tombstones WHERE segment_id = ?',
+        );
+        for (const [oldId, newId] of segmentIds) {
+          tombstones.run(newId, oldId);
+          this.stmts.markSegmentLive.run(newId);
+        }
+      })();
+    } finally {
+      this.db.prepare('DETACH DATABASE snap').run();
+    }
+  }
+
+  /** Undoes reserveRestore after a restore failed without a crash. */
+  abandonRestore(reservedId: number): void {
+    this.deleteCollection(reservedId);
+  }
+
+  /** Hidden collections of restores that never committed (a crash); their building segments go with them. */
+  discardUnfinishedRestores(): string[] {
+    const rows = this.db
+      .prepare<[string], { id: number; name: string }>('SELECT id, name FROM collections WHERE name LIKE ?')
+      .all(`${RESTORE_PREFIX}%`);
+    for (const row of rows) this.deleteCollection(row.id);
+    return rows.map((r) => r.name);
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
+  }
+}
+
+/** Names of collections being restored; '.' is not allowed in user collection names, so they cannot clash. */
+const RESTORE_PREFIX = '.restore-';
+
+/** The catalog part of a snapshot: one collection's rows, without collection ids. */
+const SNAPSHOT_SCHEMA = `
+  CREATE TABLE snap.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE snap.payload_indexes (field TEXT PRIMARY KEY, field_schema TEXT NOT NULL);
+  CREATE TABLE snap.points (pid BLOB PRIMARY KEY, vector BLOB NOT NULL, payload TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE snap.segments (id INTEGER PRIMARY KEY, row_count INTEGER NOT NULL);
+  CREATE TABLE snap.tombstones (segment_id INTEGER NOT NULL, row INTEGER NOT NULL, PRIMARY KEY (segment_id, row))
+    WITHOUT ROWID;`;
+
+/** Reads the collection config and segment list of a snapshot's catalog file (read-only). */
+export function readSnapshotCatalog(file: string): { config: string; segments: SegmentRow[]; points: number } {
+  const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  try {
+    const config = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'config'").get()?.value;
+    if (config === undefined) throw new Error('no collection config');
+    const segments = db.prepare<[], SegmentRow>('SELECT id, row_count FROM segments ORDER BY id').all();
+    const points = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM points').get()!.n;
+    return { config, segments, points };
+  } finally {
+    db.close();
   }
 }

@@ -35,3 +35,33 @@ export function buildCollectionConfig(input: CreateCollectionInput): CollectionC
     quantization_config: input.quantization_config ?? null,
   };
 }
+
+const DISTANCES = new Set(['Cosine', 'Euclid', 'Dot', 'Manhattan']);
+const MAX_DIM = 65_536;
+
+function positiveInt(v: unknown): boolean {
+  return Number.isSafeInteger(v) && (v as number) > 0;
+}
+
+/**
+ * Checks a stored config that did not come through the request schema (a snapshot's): null when it is safe to
+ * load, else what is wrong.
+ */
+export function checkStoredConfig(config: CollectionConfig): string | null {
+  const vectors = config?.params?.vectors;
+  if (!vectors || !positiveInt(vectors.size) || vectors.size > MAX_DIM) return 'params.vectors.size';
+  if (!DISTANCES.has(vectors.distance)) return 'params.vectors.distance';
+  const hnsw = config.hnsw_config;
+  if (
+    !hnsw ||
+    !Number.isSafeInteger(hnsw.m) ||
+    hnsw.m < 0 ||
+    !positiveInt(hnsw.ef_construct) ||
+    !Number.isSafeInteger(hnsw.full_scan_threshold)
+  )
+    return 'hnsw_config';
+  const opt = config.optimizer_config;
+  if (!opt || !positiveInt(opt.indexing_threshold) || typeof opt.deleted_threshold !== 'number')
+    return 'optimizer_config';
+  return null;
+}

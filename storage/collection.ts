@@ -128,6 +128,21 @@ export class Collection {
     return run;
   }
 
+  /**
+   * Stops taking writes (each one still queued answers 404) and resolves once the last running write has
+   * finished, so nothing writes to the catalog for this collection afterwards.
+   */
+  async retire(): Promise<void> {
+    this.dropped = true;
+    await this.writes;
+  }
+
+  /** Takes writes again after a retire whose replacement failed. */
+  unretire(): void {
+    this.dropped = false;
+    this.unavailable = null;
+  }
+
   // ---- validation ---------------------------------------------------------------------------------------
 
   /** Checks length and finiteness, then stores the float32 form (normalized for Cosine). */

@@ -4,9 +4,9 @@ import type { Condition } from '../index-engine/index.js';
 import type { PlanBranch } from '../index-engine/segment-search.js';
 import { type PoolStats, PoolTaskError, SearchPool, type SearchPoolOptions } from '../workers/pool.js';
 import type { QueryHits, ScanHits, SearchQuery, Task, TaskResult } from '../workers/protocol.js';
-import { Catalog } from './catalog.js';
+import { Catalog, type CollectionRow, readSnapshotCatalog } from './catalog.js';
 import { Collection } from './collection.js';
-import { buildCollectionConfig } from './collection-config.js';
+import { buildCollectionConfig, checkStoredConfig } from './collection-config.js';
 import { ERRORS, type ErrorCode, StrataError } from './errors.js';
 import { type BuiltIndex, Optimizer } from './optimizer.js';
 import { decodePointId } from './point-id.js';
@@ -14,7 +14,32 @@ import { type QueryInput, queryCollection } from './query.js';
 import { chunk, type SearchOutcome, searchCollection } from './search.js';
 import { Segment } from './segment.js';
 import { decodeIds, decodePayloads, decodeVectors, SEGMENT_FILES, SegmentFormatError } from './segment-format.js';
-import { collectionDir, readSegment, removeDir, removeOrphans, segmentDir, segmentsDir } from './segment-store.js';
+import {
+  collectionDir,
+  discardDir,
+  linkFilesSync,
+  readSegment,
+  removeOrphanCollections,
+  removeOrphans,
+  segmentDir,
+  segmentsDir,
+} from './segment-store.js';
+import {
+  collectionSnapshotsDir,
+  deleteSnapshot,
+  listSnapshots,
+  localSnapshotLocation,
+  newSnapshotName,
+  packSnapshot,
+  removeSnapshotStaging,
+  SNAPSHOT_CATALOG,
+  SNAPSHOT_SEGMENTS,
+  type SnapshotDescription,
+  snapshotFile,
+  snapshotsRoot,
+  stagingPath,
+  unpackSnapshot,
+} from './snapshots.js';
 import type { CollectionConfig, CreateCollectionInput, PayloadFieldSchema, SearchInput } from './types.js';
 
 export const COLLECTION_NAME_RE = /^[A-Za-z0-9_-]{1,128}$/;
@@ -47,6 +72,8 @@ export class Database {
   readonly optimizer: Optimizer;
   private readonly collections = new Map<string, Collection>();
   private readonly options: DatabaseOptions;
+  /** Collections a snapshot restore is writing: creating or restoring them again meanwhile is a conflict. */
+  private readonly restoring = new Set<string>();
   ready = false;
   /** How many segment searches took each plan branch since start (telemetry; tests assert on it). */
   readonly planCounts: Record<PlanBranch, number> = {
@@ -99,75 +126,211 @@ export class Database {
     const abandoned = this.catalog.abandonBuildingSegments();
     if (abandoned.length > 0)
       this.options.log?.('warn', { segments: abandoned }, 'discarded unfinished segment builds');
-    for (const row of this.catalog.listCollections()) {
-      const started = Date.now();
-      const collection = this.makeCollection(row.id, row.name, JSON.parse(row.config) as CollectionConfig);
-      for (const index of this.catalog.listPayloadIndexes(row.id)) {
-        collection.payloadIndexes.set(index.field, index.field_schema as PayloadFieldSchema);
-      }
+    const restores = this.catalog.discardUnfinishedRestores();
+    if (restores.length > 0) this.options.log?.('warn', { restores }, 'discarded unfinished snapshot restores');
+    const rows = this.catalog.listCollections();
+    await removeOrphanCollections(this.dataDir, new Set(rows.map((r) => r.name)));
+    await removeSnapshotStaging(this.dataDir);
+    for (const row of rows) {
+      const collection = await this.load(row);
       this.collections.set(row.name, collection);
-      try {
-        await this.loadSealed(collection);
-      } catch (e) {
-        if (!(e instanceof SegmentFormatError)) throw e;
-        collection.unavailable = new StrataError('STRATA_ERR_SEGMENT_CORRUPT', [row.name, e.message]);
-        this.options.log?.(
-          'error',
-          { collection: row.name, file: e.file, reason: e.message },
-          'collection unavailable: damaged segment',
-        );
-        continue;
-      }
-      let after: Buffer | null = null;
-      for (;;) {
-        const page = this.catalog.pointsPage(row.id, after, RECOVERY_PAGE);
-        for (const point of page) {
-          const bytes = point.vector;
-          const vector = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-          collection.applyUpsert(decodePointId(point.pid), vector, point.payload);
-        }
-        if (page.length < RECOVERY_PAGE) break;
-        after = page.at(-1)!.pid;
-        // let health probes and 503s for other requests through between pages
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      this.options.onRecovered?.(row.name, collection.pointsCount, Date.now() - started);
-      this.optimizer.schedule(collection);
     }
     this.ready = true;
+  }
+
+  /**
+   * Loads one collection from the catalog: sealed segments from their verified files, then the growing rows
+   * in pages. A collection with damaged files comes back unavailable (503 naming the file).
+   */
+  private async load(row: CollectionRow): Promise<Collection> {
+    const started = Date.now();
+    const collection = this.makeCollection(row.id, row.name, JSON.parse(row.config) as CollectionConfig);
+    for (const index of this.catalog.listPayloadIndexes(row.id)) {
+      collection.payloadIndexes.set(index.field, index.field_schema as PayloadFieldSchema);
+    }
+    try {
+      await this.loadSealed(collection);
+    } catch (e) {
+      if (!(e instanceof SegmentFormatError)) throw e;
+      collection.unavailable = new StrataError('STRATA_ERR_SEGMENT_CORRUPT', [row.name, e.message]);
+      this.options.log?.(
+        'error',
+        { collection: row.name, file: e.file, reason: e.message },
+        'collection unavailable: damaged segment',
+      );
+      return collection;
+    }
+    let after: Buffer | null = null;
+    for (;;) {
+      const page = this.catalog.pointsPage(row.id, after, RECOVERY_PAGE);
+      for (const point of page) {
+        const bytes = point.vector;
+        const vector = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+        collection.applyUpsert(decodePointId(point.pid), vector, point.payload);
+      }
+      if (page.length < RECOVERY_PAGE) break;
+      after = page.at(-1)!.pid;
+      // let health probes and 503s for other requests through between pages
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.options.onRecovered?.(row.name, collection.pointsCount, Date.now() - started);
+    this.optimizer.schedule(collection);
+    return collection;
   }
 
   private async loadSealed(collection: Collection): Promise<void> {
     const live = this.catalog.liveSegments(collection.id);
     await removeOrphans(segmentsDir(this.dataDir, collection.name), new Set(live.map((s) => s.id)));
     for (const { id } of live) {
-      const { manifest, files } = await readSegment(segmentDir(this.dataDir, collection.name, id));
-      const vectorsFile = files[SEGMENT_FILES.vectors];
-      const idsFile = files[SEGMENT_FILES.ids];
-      const payloadsFile = files[SEGMENT_FILES.payloads];
-      if (!vectorsFile || !idsFile || !payloadsFile)
-        throw new SegmentFormatError(`segment ${id}`, 'a data file is not listed in its manifest');
-      const { vectors, dim, count } = decodeVectors(vectorsFile);
-      const ids = decodeIds(idsFile);
-      const payloads = decodePayloads(payloadsFile);
-      if (dim !== collection.dim || count !== ids.length || count !== payloads.count || count !== manifest.count) {
-        throw new SegmentFormatError(
-          `segment ${id}`,
-          `inconsistent sizes (dim ${dim}, rows ${count}/${ids.length}/${payloads.count})`,
-        );
-      }
-      const graph = files[SEGMENT_FILES.graph] ?? null;
-      const sq8 = files[SEGMENT_FILES.quantized] ?? null;
-      const segment = Segment.fromSealed(
-        id,
-        dim,
-        { vectors, ids, payloadOffsets: payloads.offsets, payloadBytes: payloads.bytes },
-        { graph, sq8 },
-      );
-      segment.verifyGraph(`${segmentDir(this.dataDir, collection.name, id)}/${SEGMENT_FILES.graph}`);
+      const segment = await readSealedSegment(segmentDir(this.dataDir, collection.name, id), id, collection.dim);
       for (const row of this.catalog.tombstonesOf(id)) segment.tombstone(row);
       collection.attachSealed(segment);
       await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  // ---- snapshots ------------------------------------------------------------------------------------------
+
+  /**
+   * Makes a consistent snapshot while writes continue: the collection's catalog rows are copied and its live
+   * segments' files hard-linked in one synchronous step (no write or optimizer commit can land in between),
+   * then the archive is packed and checksummed in the background of the event loop.
+   */
+  async createSnapshot(name: string): Promise<SnapshotDescription> {
+    const collection = this.get(name);
+    const staging = stagingPath(this.dataDir, 'snapshot');
+    await fs.promises.mkdir(staging, { recursive: true });
+    try {
+      const createdAt = new Date();
+      const segments = this.catalog.exportCollection(collection.id, path.join(staging, SNAPSHOT_CATALOG));
+      for (const { id } of segments) {
+        linkFilesSync(segmentDir(this.dataDir, name, id), path.join(staging, SNAPSHOT_SEGMENTS, String(id)));
+      }
+      const pointsCount = collection.pointsCount;
+      const dir = collectionSnapshotsDir(this.dataDir, name);
+      const description = await packSnapshot(staging, dir, newSnapshotName(name, createdAt), {
+        collection: name,
+        createdAt,
+        pointsCount,
+      });
+      this.options.log?.(
+        'info',
+        { collection: name, snapshot: description.name, bytes: description.size },
+        'snapshot created',
+      );
+      return description;
+    } finally {
+      await fs.promises.rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  /** Snapshots of a collection; they outlive it, so a dropped collection can be restored. */
+  async listSnapshots(name: string): Promise<SnapshotDescription[]> {
+    Database.checkName(name);
+    const list = await listSnapshots(collectionSnapshotsDir(this.dataDir, name));
+    if (list.length === 0 && !this.collections.has(name))
+      throw new StrataError('STRATA_ERR_COLLECTION_NOT_FOUND', [name]);
+    return list;
+  }
+
+  snapshotFile(name: string, snapshot: string): Promise<string> {
+    Database.checkName(name);
+    return snapshotFile(this.dataDir, name, snapshot);
+  }
+
+  deleteSnapshot(name: string, snapshot: string): Promise<void> {
+    Database.checkName(name);
+    return deleteSnapshot(this.dataDir, name, snapshot);
+  }
+
+  /** A local archive named by a recover `location` (a snapshot of `name`, or a path under the snapshots dir). */
+  snapshotLocation(name: string, location: string): Promise<string> {
+    Database.checkName(name);
+    return localSnapshotLocation(this.dataDir, name, location);
+  }
+
+  /** Where an uploaded or downloaded archive is put before it is restored (the caller removes it). */
+  async snapshotUploadFile(): Promise<string> {
+    await fs.promises.mkdir(snapshotsRoot(this.dataDir), { recursive: true });
+    return `${stagingPath(this.dataDir, 'upload')}.snapshot`;
+  }
+
+  /**
+   * Restores an archive into collection `name`, replacing it if it exists. The archive is unpacked and fully
+   * verified first (checksums, catalog, every segment decodes with the config's dimension); then ids are
+   * reserved, segment directories moved into place, and one catalog transaction switches from the old
+   * collection to the restored one, so a crash leaves either. Writes to the old collection still queued get
+   * 404; requests during the final load get 503.
+   */
+  async restoreSnapshot(name: string, archive: string, expectedChecksum: string | null = null): Promise<void> {
+    Database.checkName(name);
+    if (this.restoring.has(name)) throw new StrataError('STRATA_ERR_COLLECTION_BUSY', [name]);
+    this.restoring.add(name);
+    const staging = stagingPath(this.dataDir, 'restore');
+    let reserved: { collectionId: number; segmentIds: number[] } | null = null;
+    const moved: string[] = [];
+    try {
+      const manifest = await unpackSnapshot(archive, staging, expectedChecksum);
+      const catalogFile = path.join(staging, SNAPSHOT_CATALOG);
+      const snap = readSnapshotCatalogChecked(catalogFile);
+      for (const { id, row_count } of snap.segments) {
+        const segment = await readSealedSegment(path.join(staging, SNAPSHOT_SEGMENTS, String(id)), id, snap.dim).catch(
+          (e: unknown) => {
+            throw new StrataError('STRATA_ERR_SNAPSHOT_INVALID', [(e as Error).message]);
+          },
+        );
+        if (segment.count !== row_count)
+          throw new StrataError('STRATA_ERR_SNAPSHOT_INVALID', [
+            `segment ${id} has ${segment.count} rows, catalog says ${row_count}`,
+          ]);
+      }
+      reserved = this.catalog.reserveRestore(
+        snap.configText,
+        snap.segments.map((s) => s.row_count),
+      );
+      const ids = new Map(snap.segments.map((s, i) => [s.id, reserved!.segmentIds[i]!]));
+      for (const [oldId, newId] of ids) {
+        const to = segmentDir(this.dataDir, name, newId);
+        await fs.promises.mkdir(path.dirname(to), { recursive: true });
+        await fs.promises.rename(path.join(staging, SNAPSHOT_SEGMENTS, String(oldId)), to);
+        moved.push(to);
+      }
+      const old = this.collections.get(name) ?? null;
+      if (old !== null) {
+        old.unavailable = new StrataError('STRATA_ERR_COLLECTION_RESTORING', [name], {
+          retryAfter: RETRY_AFTER_SECONDS,
+        });
+        await old.retire();
+      }
+      try {
+        this.catalog.commitRestore(reserved.collectionId, name, old?.id ?? null, catalogFile, ids);
+      } catch (e) {
+        if (old !== null) old.unretire();
+        throw e;
+      }
+      const collectionId = reserved.collectionId;
+      reserved = null;
+      moved.length = 0;
+      if (old !== null) {
+        for (const s of old.segments) if (s.sealedId !== null) discardDir(segmentDir(this.dataDir, name, s.sealedId));
+      }
+      const collection = await this.load({ id: collectionId, name, config: snap.configText });
+      this.collections.set(name, collection);
+      this.options.log?.(
+        'info',
+        {
+          collection: name,
+          points: collection.pointsCount,
+          snapshot_points: manifest.points_count,
+          replaced: old !== null,
+        },
+        'snapshot restored',
+      );
+    } finally {
+      if (reserved !== null) this.catalog.abandonRestore(reserved.collectionId);
+      for (const dir of moved) discardDir(dir);
+      await fs.promises.rm(staging, { recursive: true, force: true });
+      this.restoring.delete(name);
     }
   }
 
@@ -203,6 +366,7 @@ export class Database {
   create(name: string, input: CreateCollectionInput): Collection {
     Database.checkName(name);
     if (this.collections.has(name)) throw new StrataError('STRATA_ERR_COLLECTION_EXISTS', [name]);
+    if (this.restoring.has(name)) throw new StrataError('STRATA_ERR_COLLECTION_BUSY', [name]);
     const config = buildCollectionConfig(input);
     const id = this.catalog.createCollection(name, JSON.stringify(config));
     const collection = this.makeCollection(id, name, config);
@@ -219,7 +383,7 @@ export class Database {
     collection.dropped = true;
     this.collections.delete(name);
     // the catalog no longer knows the files; a crash before this finishes leaves orphans removed at start
-    void removeDir(collectionDir(this.dataDir, name)).catch(() => undefined);
+    discardDir(collectionDir(this.dataDir, name));
     return true;
   }
 
@@ -332,4 +496,48 @@ function cancellation(signal: AbortSignal): StrataError {
   return signal.reason instanceof StrataError
     ? signal.reason
     : new StrataError('STRATA_ERR_TIMEOUT', ['its time limit']);
+}
+
+/** Reads a sealed segment's verified files into memory; SegmentFormatError names what is wrong. */
+async function readSealedSegment(dir: string, id: number, expectedDim: number): Promise<Segment> {
+  const { manifest, files } = await readSegment(dir);
+  const vectorsFile = files[SEGMENT_FILES.vectors];
+  const idsFile = files[SEGMENT_FILES.ids];
+  const payloadsFile = files[SEGMENT_FILES.payloads];
+  if (!vectorsFile || !idsFile || !payloadsFile)
+    throw new SegmentFormatError(`segment ${id}`, 'a data file is not listed in its manifest');
+  const { vectors, dim, count } = decodeVectors(vectorsFile);
+  const ids = decodeIds(idsFile);
+  const payloads = decodePayloads(payloadsFile);
+  if (dim !== expectedDim || count !== ids.length || count !== payloads.count || count !== manifest.count) {
+    throw new SegmentFormatError(
+      `segment ${id}`,
+      `inconsistent sizes (dim ${dim}, rows ${count}/${ids.length}/${payloads.count})`,
+    );
+  }
+  const graph = files[SEGMENT_FILES.graph] ?? null;
+  const sq8 = files[SEGMENT_FILES.quantized] ?? null;
+  const segment = Segment.fromSealed(
+    id,
+    dim,
+    { vectors, ids, payloadOffsets: payloads.offsets, payloadBytes: payloads.bytes },
+    { graph, sq8 },
+  );
+  segment.verifyGraph(`${dir}/${SEGMENT_FILES.graph}`);
+  return segment;
+}
+
+/** A snapshot's catalog file, with its collection config checked well enough to load it safely. */
+function readSnapshotCatalogChecked(file: string) {
+  let snap: ReturnType<typeof readSnapshotCatalog>;
+  let config: CollectionConfig;
+  try {
+    snap = readSnapshotCatalog(file);
+    config = JSON.parse(snap.config) as CollectionConfig;
+  } catch (e) {
+    throw new StrataError('STRATA_ERR_SNAPSHOT_INVALID', [`${SNAPSHOT_CATALOG}: ${(e as Error).message}`]);
+  }
+  const problem = checkStoredConfig(config);
+  if (problem !== null) throw new StrataError('STRATA_ERR_SNAPSHOT_INVALID', [`collection config: ${problem}`]);
+  return { configText: snap.config, config, dim: config.params.vectors.size, segments: snap.segments };
 }

@@ -32,6 +32,22 @@ export const ERRORS = {
   },
   STRATA_ERR_COLLECTION_NOT_FOUND: { kind: 'not_found', message: 'Collection `%s` not found' },
   STRATA_ERR_COLLECTION_EXISTS: { kind: 'conflict', message: 'Collection `%s` already exists' },
+  STRATA_ERR_COLLECTION_BUSY: {
+    kind: 'conflict',
+    message: 'A snapshot is being restored into collection `%s`; wait for it to finish',
+  },
+  STRATA_ERR_COLLECTION_RESTORING: {
+    kind: 'unavailable',
+    message: 'Collection `%s` is switching to a restored snapshot; retry shortly',
+  },
+  // snapshots
+  STRATA_ERR_SNAPSHOT_NOT_FOUND: { kind: 'not_found', message: 'Snapshot %s not found' },
+  STRATA_ERR_SNAPSHOT_INVALID: { kind: 'bad_input', message: 'Snapshot archive is not valid: %s' },
+  STRATA_ERR_SNAPSHOT_LOCATION: {
+    kind: 'bad_input',
+    message:
+      'Snapshot location %s is not allowed: use a snapshot name, a file under the snapshots directory, or an http(s) URL',
+  },
   // points
   STRATA_ERR_POINT_ID: { kind: 'bad_input', message: 'Invalid point id %s: use an unsigned 64-bit integer or a UUID' },
   STRATA_ERR_POINT_NOT_FOUND: { kind: 'not_found', message: 'Point %s not found' },

@@ -4,6 +4,7 @@
  * verifies every file's size and sha256 against the manifest before anything is decoded.
  */
 import { createHash } from 'node:crypto';
+import { copyFileSync, linkSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { SEGMENT_FILES, SegmentFormatError, type SegmentManifest } from './segment-format.js';
@@ -122,4 +123,44 @@ export async function removeOrphans(dir: string, live: ReadonlySet<number>): Pro
 
 export async function removeDir(dir: string): Promise<void> {
   await fs.rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * Takes a directory out of the way at once (a rename) and deletes it in the background, so a new directory
+ * of the same name (a collection created again, a restore) can never be hit by the late deletion.
+ */
+export function discardDir(dir: string): void {
+  const aside = path.join(path.dirname(dir), `${TMP_PREFIX}discard-${process.pid}-${Date.now()}-${path.basename(dir)}`);
+  try {
+    renameSync(dir, aside);
+  } catch {
+    return; // nothing there
+  }
+  void fs.rm(aside, { recursive: true, force: true }).catch(() => undefined);
+}
+
+/** Removes collection directories the catalog does not know (dropped, discarded, or a failed restore's). */
+export async function removeOrphanCollections(dataDir: string, known: ReadonlySet<string>): Promise<string[]> {
+  const dir = path.join(dataDir, 'collections');
+  let entries: string[];
+  try {
+    entries = await fs.readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed = entries.filter((e) => !known.has(e));
+  for (const entry of removed) await fs.rm(path.join(dir, entry), { recursive: true, force: true });
+  return removed;
+}
+
+/** Hard-links (or copies) the files of a flat directory into a new one, synchronously. */
+export function linkFilesSync(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const name of readdirSync(from)) {
+    try {
+      linkSync(path.join(from, name), path.join(to, name));
+    } catch {
+      copyFileSync(path.join(from, name), path.join(to, name));
+    }
+  }
 }

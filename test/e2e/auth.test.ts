@@ -27,7 +27,10 @@ const VECTOR = [0.1, 0.2, 0.3, 0.4];
  * the documented auth matrix (README, "API keys"): a route missing here fails the test, so a new route must
  * say which kind it is.
  */
-const ROUTES: Record<string, { kind: 'open' | 'read' | 'write'; body?: unknown; fresh?: boolean }> = {
+const ROUTES: Record<
+  string,
+  { kind: 'open' | 'read' | 'write'; body?: unknown; fresh?: boolean; snapshot?: 'name' | 'location' | 'upload' }
+> = {
   'GET /': { kind: 'read' },
   'GET /healthz': { kind: 'open' },
   'GET /readyz': { kind: 'open' },
@@ -66,6 +69,12 @@ const ROUTES: Record<string, { kind: 'open' | 'read' | 'write'; body?: unknown; 
     kind: 'read',
     body: { searches: [{ query: VECTOR, limit: 2 }] },
   },
+  'POST /collections/{collection_name}/snapshots': { kind: 'write' },
+  'GET /collections/{collection_name}/snapshots': { kind: 'read' },
+  'GET /collections/{collection_name}/snapshots/{snapshot_name}': { kind: 'read', snapshot: 'name' },
+  'DELETE /collections/{collection_name}/snapshots/{snapshot_name}': { kind: 'write', snapshot: 'name' },
+  'PUT /collections/{collection_name}/snapshots/recover': { kind: 'write', snapshot: 'location' },
+  'POST /collections/{collection_name}/snapshots/upload': { kind: 'write', snapshot: 'upload' },
 };
 
 /** Expected status per credential: no key, wrong key, read-only key, full key. */
@@ -87,6 +96,23 @@ async function seed(url: string, name: string): Promise<void> {
   ).toBe(200);
   const points = [1, 2, 3].map((id) => ({ id, vector: VECTOR.map((v) => v * id), payload: { city: 'Berlin', id } }));
   expect((await api(url, 'PUT', `/collections/${name}/points`, { points }, key)).status).toBe(200);
+}
+
+/** A snapshot of a seeded collection, with its archive's bytes (for the snapshot routes). */
+async function makeSnapshot(url: string, name: string): Promise<{ name: string; bytes: Uint8Array }> {
+  const key = { 'api-key': FULL };
+  const created = await api(url, 'POST', `/collections/${name}/snapshots`, undefined, key);
+  expect(created.status).toBe(200);
+  const res = await fetch(`${url}/collections/${name}/snapshots/${created.body.result.name}`, { headers: key });
+  return { name: created.body.result.name, bytes: new Uint8Array(await res.arrayBuffer()) };
+}
+
+async function upload(url: string, bytes: Uint8Array, headers: Record<string, string>) {
+  const form = new FormData();
+  form.append('snapshot', new Blob([bytes]), 'upload.snapshot');
+  const res = await fetch(url, { method: 'POST', body: form, headers });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: JSON.parse(text) };
 }
 
 describe('API keys', () => {
@@ -112,10 +138,19 @@ describe('API keys', () => {
       const route = ROUTES[`${method} ${template}`]!;
       const name = `matrix_${n++}`;
       if (template.includes('{collection_name}') && !route.fresh) await seed(server.url, name);
-      const url = template.replace('{collection_name}', name).replace('{field_name}', 'city').replace('{id}', '1');
+      const snapshot = route.snapshot ? await makeSnapshot(server.url, name) : null;
+      const url = template
+        .replace('{collection_name}', name)
+        .replace('{field_name}', 'city')
+        .replace('{id}', '1')
+        .replace('{snapshot_name}', snapshot?.name ?? '');
+      const body = route.snapshot === 'location' ? { location: snapshot!.name } : route.body;
       const statuses: number[] = [];
       for (const [label, headers] of CREDENTIALS) {
-        const res = await api(server.url, method, url, route.body, headers);
+        const res =
+          route.snapshot === 'upload'
+            ? await upload(`${server.url}${url}`, snapshot!.bytes, headers)
+            : await api(server.url, method, url, body, headers);
         statuses.push(res.status);
         if (res.status === 401) {
           expect(res.headers.get('www-authenticate'), `${method} ${url} ${label}`).toMatch(/^Bearer /);
