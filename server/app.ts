@@ -102,7 +102,12 @@ export async function buildApp(
   await app.register(auth, { apiKey: config.apiKey ?? null, readOnlyApiKey: config.readOnlyApiKey ?? null });
   await app.register(requestTimeout, { requestTimeoutMs: config.requestTimeoutMs ?? DEFAULT_CONFIG.requestTimeoutMs });
   await app.register(openapi, { version: VERSION });
-  await app.register(storage, { dataDir: config.dataDir, workers: config.workers, queueSize: config.queueSize ?? 0 });
+  await app.register(storage, {
+    dataDir: config.dataDir,
+    workers: config.workers,
+    queueSize: config.queueSize ?? 0,
+    recallSampleRate: config.recallSampleRate ?? DEFAULT_CONFIG.recallSampleRate,
+  });
   await app.register(metrics);
   await app.register(serviceRoutes, { version: VERSION });
   await app.register(collectionRoutes);

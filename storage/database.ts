@@ -11,6 +11,7 @@ import { ERRORS, type ErrorCode, StrataError } from './errors.js';
 import { type BuiltIndex, Optimizer } from './optimizer.js';
 import { decodePointId } from './point-id.js';
 import { type QueryInput, queryCollection } from './query.js';
+import { RecallMonitor } from './recall-monitor.js';
 import { chunk, type SearchOutcome, searchCollection } from './search.js';
 import { Segment } from './segment.js';
 import { decodeIds, decodePayloads, decodeVectors, SEGMENT_FILES, SegmentFormatError } from './segment-format.js';
@@ -49,6 +50,8 @@ const DEFAULT_QUANTILE = 0.99;
 const PARALLEL_SCAN_ROWS = 20_000;
 /** Points read per catalog page during recovery; the event loop runs between pages. */
 const RECOVERY_PAGE = 2000;
+/** ALGORITHMS.md §6: re-run 0.5 % of searches exactly to measure recall. */
+export const DEFAULT_RECALL_SAMPLE_RATE = 0.005;
 /** Seconds a client is told to wait when the search queue is full. */
 export const RETRY_AFTER_SECONDS = 1;
 
@@ -57,6 +60,8 @@ export interface DatabaseOptions {
   readonly pool?: SearchPoolOptions;
   /** Called with progress during recovery (for the log). */
   readonly onRecovered?: (collection: string, points: number, ms: number) => void;
+  /** Share of searches re-run exactly in the background to measure recall (default 0.005; 0 = off). */
+  readonly recallSampleRate?: number;
   /** Operator-facing events from background work (sealing, recovery). */
   readonly log?: (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => void;
 }
@@ -70,6 +75,7 @@ export class Database {
   readonly catalog: Catalog;
   readonly pool: SearchPool;
   readonly optimizer: Optimizer;
+  readonly recall: RecallMonitor;
   private readonly collections = new Map<string, Collection>();
   private readonly options: DatabaseOptions;
   /** Collections a snapshot restore is writing: creating or restoring them again meanwhile is a conflict. */
@@ -95,6 +101,13 @@ export class Database {
       dataDir: this.dataDir,
       buildIndex: (segment, collection) => this.buildIndex(segment, collection),
       log: (level, fields, message) => this.options.log?.(level, fields, message),
+    });
+    this.recall = new RecallMonitor({
+      rate: options.recallSampleRate ?? DEFAULT_RECALL_SAMPLE_RATE,
+      exact: (collection, inputs) =>
+        searchCollection(collection, inputs, (segments, queries) => this.runSearch(segments, queries, collection)),
+      poolBusy: () => this.pool.stats().queued > 0,
+      log: (fields, message) => this.options.log?.('warn', fields, message),
     });
   }
 
@@ -396,6 +409,7 @@ export class Database {
       this.runSearch(segments, queries, collection, signal),
     );
     for (const outcome of outcomes) for (const plan of outcome.plans) this.planCounts[plan.branch]++;
+    this.recall.observe(collection, inputs, outcomes);
     return outcomes;
   }
 

@@ -117,6 +117,30 @@ export default fp(
       },
     });
 
+    new Gauge({
+      name: 'strata_search_recall',
+      help: 'Recall@k of sampled searches against an exact re-run, mean of the last 1,000 samples per collection',
+      labelNames: ['collection'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const c of db.list()) {
+          const { recall_at_k } = db.recall.of(c);
+          if (recall_at_k !== null) this.set({ collection: c.name }, recall_at_k);
+        }
+      },
+    });
+    new Counter({
+      name: 'strata_search_recall_samples_total',
+      help: 'Searches the recall monitor measured, per collection',
+      labelNames: ['collection'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const c of db.list()) this.inc({ collection: c.name }, db.recall.of(c).samples);
+      },
+    });
+
     app.get(
       '/metrics',
       {

@@ -26,6 +26,7 @@ async function describe(db: Database, collection: Collection) {
     segments_count: collection.segments.length,
     config: collection.config,
     payload_schema: payloadSchema,
+    recall: db.recall.of(collection),
   };
 }
 

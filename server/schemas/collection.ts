@@ -72,6 +72,17 @@ export const CollectionInfoSchema = Envelope(
       Type.String(),
       Type.Object({ data_type: Type.String(), params: Type.Optional(PayloadSchema), points: Type.Integer() }),
     ),
+    recall: Type.Object(
+      {
+        recall_at_k: Type.Union([Type.Number(), Type.Null()], {
+          description: 'Mean recall@k of the last (up to 1,000) sampled searches against an exact re-run',
+        }),
+        samples: Type.Integer({ description: 'Searches measured since the server started' }),
+        sample_rate: Type.Number({ description: 'Share of searches sampled (STRATA_RECALL_SAMPLE_RATE)' }),
+        last_measured_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+      },
+      { description: "Strata's recall monitor (not in Qdrant)" },
+    ),
   }),
 );
 

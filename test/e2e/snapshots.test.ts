@@ -247,4 +247,58 @@ describe('snapshots', () => {
     // no staging left behind
     expect(fs.readdirSync(path.join(server.dataDir, 'snapshots')).filter((f) => f.startsWith('.'))).toEqual([]);
   });
+
+  it('a SIGKILL during a restore leaves the old collection or the restored one, never a mix', async () => {
+    const dim = 32;
+    const big = rng(99);
+    await api(url, 'PUT', '/collections/big', {
+      vectors: { size: dim, distance: 'Euclid' },
+      optimizers_config: { indexing_threshold: 4000 },
+      hnsw_config: { m: 8, ef_construct: 16 },
+    });
+    for (let i = 0; i < 12_000; i += 2000) {
+      const points = Array.from({ length: 2000 }, (_, j) => ({
+        id: i + j,
+        vector: randomVector(big, dim),
+        payload: { i: i + j },
+      }));
+      await api(url, 'PUT', '/collections/big/points', { points });
+    }
+    while ((await api(url, 'GET', '/collections/big')).body.result.status !== 'green')
+      await new Promise((r) => setTimeout(r, 50));
+    const snap = (await api(url, 'POST', '/collections/big/snapshots')).body.result;
+    const bigSet = await pointSet(url, 'big');
+    let started = Date.now();
+    expect((await api(url, 'PUT', '/collections/probe/snapshots/recover', { location: snap.name })).status).toBe(200);
+    const restoreMs = Date.now() - started;
+
+    const delays = rng(5);
+    const outcomes: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      const name = `target_${round}`;
+      await api(url, 'PUT', `/collections/${name}`, { vectors: { size: dim, distance: 'Euclid' } });
+      const old = Array.from({ length: 50 }, (_, id) => ({ id: 50_000 + id, vector: randomVector(big, dim) }));
+      await api(url, 'PUT', `/collections/${name}/points`, { points: old });
+      const oldSet = await pointSet(url, name);
+      const restore = api(url, 'PUT', `/collections/${name}/snapshots/recover`, { location: snap.name }).catch(
+        () => null,
+      );
+      await new Promise((r) => setTimeout(r, Math.floor(delays() * restoreMs * 1.2)));
+      await server.kill();
+      await restore;
+      started = Date.now();
+      server = await startServer({ dataDir: server.dataDir });
+      url = server.url;
+      const after = await pointSet(url, name);
+      const which = after.size === oldSet.size ? oldSet : bigSet;
+      expect(after, `round ${round}`).toEqual(which);
+      outcomes.push(which === oldSet ? 'old' : 'restored');
+      expect((await api(url, 'GET', '/collections/big')).body.result.points_count).toBe(12_000);
+    }
+    console.log(`restore takes ${restoreMs} ms; after SIGKILL during restores: ${outcomes.join(', ')}`);
+    const leftovers = fs
+      .readdirSync(path.join(server.dataDir, 'collections'))
+      .filter((d) => !/^[A-Za-z0-9_-]+$/.test(d));
+    expect(leftovers).toEqual([]);
+  });
 });
