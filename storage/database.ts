@@ -46,6 +46,13 @@ import type { CollectionConfig, CreateCollectionInput, PayloadFieldSchema, Searc
 export const COLLECTION_NAME_RE = /^[A-Za-z0-9_-]{1,128}$/;
 /** Qdrant's default quantile for scalar quantization. */
 const DEFAULT_QUANTILE = 0.99;
+/**
+ * A search runs on the calling thread instead of a worker only when it is short: the pool is idle, it is the
+ * one search in flight, its queries are few, unfiltered and approximate, and it scans at most this many rows
+ * exactly (growing segments). Anything else, and any concurrency, goes to the pool.
+ */
+const INLINE_MAX_EXACT_ROWS = 2048;
+const INLINE_MAX_QUERIES = 4;
 /** Rows a query must scan exactly before its segments are split across workers. */
 const PARALLEL_SCAN_ROWS = 20_000;
 /** Points read per catalog page during recovery; the event loop runs between pages. */
@@ -81,6 +88,10 @@ export class Database {
   /** Collections a snapshot restore is writing: creating or restoring them again meanwhile is a conflict. */
   private readonly restoring = new Set<string>();
   ready = false;
+  /** User searches running now (the inline path is taken only when this one is alone). */
+  private searchesInFlight = 0;
+  /** Searches that ran on the main thread (telemetry; tests assert on it). */
+  inlineSearches = 0;
   /** How many segment searches took each plan branch since start (telemetry; tests assert on it). */
   readonly planCounts: Record<PlanBranch, number> = {
     plain: 0,
@@ -405,9 +416,17 @@ export class Database {
    * `signal` aborts, the pool tasks are cancelled and the search rejects with the signal's reason.
    */
   async search(collection: Collection, inputs: readonly SearchInput[], signal?: AbortSignal): Promise<SearchOutcome[]> {
-    const outcomes = await searchCollection(collection, inputs, (segments, queries) =>
-      this.runSearch(segments, queries, collection, signal),
-    );
+    this.searchesInFlight++;
+    let outcomes: SearchOutcome[];
+    try {
+      outcomes = await searchCollection(collection, inputs, (segments, queries) =>
+        this.searchesInFlight === 1 && this.isShort(segments, queries)
+          ? this.runInline(segments, queries, collection)
+          : this.runSearch(segments, queries, collection, signal),
+      );
+    } finally {
+      this.searchesInFlight--;
+    }
     for (const outcome of outcomes) for (const plan of outcome.plans) this.planCounts[plan.branch]++;
     this.recall.observe(collection, inputs, outcomes);
     return outcomes;
@@ -430,6 +449,33 @@ export class Database {
   /** The worker pool's threads, busy workers, queue and finished tasks (metrics). */
   poolStats(): PoolStats {
     return this.pool.stats();
+  }
+
+  private isShort(segments: readonly Segment[], queries: readonly SearchQuery[]): boolean {
+    if (queries.length > INLINE_MAX_QUERIES || queries.some((q) => q.exact || q.filter !== null)) return false;
+    const exactRows = segments.reduce((n, s) => n + (s.hasGraph ? 0 : s.count), 0);
+    if (exactRows > INLINE_MAX_EXACT_ROWS) return false;
+    const pool = this.pool.stats();
+    return pool.busy === 0 && pool.queued === 0;
+  }
+
+  private async runInline(
+    segments: readonly Segment[],
+    queries: readonly SearchQuery[],
+    collection: Collection,
+  ): Promise<QueryHits[][]> {
+    this.inlineSearches++;
+    try {
+      const hits = this.pool.runHere({
+        kind: 'search',
+        distance: collection.distance,
+        segments: segments.map((s) => s.handle()),
+        queries,
+      });
+      return hits.map((h) => [h]);
+    } catch (e) {
+      throw toStrataError(e);
+    }
   }
 
   /** Runs searches on the pool: queries split across workers, segments split when queries are few. */
@@ -491,10 +537,7 @@ export class Database {
       return await this.pool.run(task, signal);
     } catch (e) {
       if (signal?.aborted) throw cancellation(signal);
-      if (!(e instanceof PoolTaskError)) throw e;
-      const code = (e.code in ERRORS ? e.code : 'STRATA_ERR_WORKER_FAILED') as ErrorCode;
-      const args = code === 'STRATA_ERR_WORKER_FAILED' ? [e.message] : [];
-      throw new StrataError(code, args, code === 'STRATA_ERR_OVERLOADED' ? { retryAfter: RETRY_AFTER_SECONDS } : {});
+      throw toStrataError(e);
     }
   }
 
@@ -503,6 +546,14 @@ export class Database {
     await this.pool.close();
     this.catalog.close();
   }
+}
+
+/** Pool failures as StrataErrors (the pool's codes are Strata's; anything else is a worker failure). */
+function toStrataError(e: unknown): unknown {
+  if (!(e instanceof PoolTaskError)) return e;
+  const code = (e.code in ERRORS ? e.code : 'STRATA_ERR_WORKER_FAILED') as ErrorCode;
+  const args = code === 'STRATA_ERR_WORKER_FAILED' ? [e.message] : [];
+  return new StrataError(code, args, code === 'STRATA_ERR_OVERLOADED' ? { retryAfter: RETRY_AFTER_SECONDS } : {});
 }
 
 /** The error a cancelled search rejects with: the signal's reason when it is a StrataError (the server's 408). */
