@@ -20,6 +20,7 @@ import requestTimeout from './plugins/request-timeout.js';
 import storage from './plugins/storage.js';
 import { typeboxValidatorCompiler } from './plugins/validator.js';
 import collectionRoutes from './routes/collections.js';
+import hubnessRoutes from './routes/hubness.js';
 import pointRoutes from './routes/points.js';
 import searchRoutes from './routes/search.js';
 import serviceRoutes from './routes/service.js';
@@ -34,7 +35,12 @@ const SHARED_SCHEMAS: TSchema[] = [FilterSchema, ErrorResponseSchema];
 /** Composes the app; never listens (server/main.ts does), so tests may also use inject(). */
 export async function buildApp(
   config: Pick<ServerConfig, 'dataDir' | 'workers' | 'maxBodyMb'> &
-    Partial<Pick<ServerConfig, 'queueSize' | 'apiKey' | 'readOnlyApiKey' | 'tlsCert' | 'tlsKey' | 'requestTimeoutMs'>>,
+    Partial<
+      Pick<
+        ServerConfig,
+        'queueSize' | 'apiKey' | 'readOnlyApiKey' | 'tlsCert' | 'tlsKey' | 'requestTimeoutMs' | 'queryLogSample'
+      >
+    >,
   logger: FastifyServerOptions['logger'] = false,
 ): Promise<FastifyInstance> {
   const bodyLimit = config.maxBodyMb * 1024 * 1024;
@@ -89,11 +95,17 @@ export async function buildApp(
   await app.register(auth, { apiKey: config.apiKey ?? null, readOnlyApiKey: config.readOnlyApiKey ?? null });
   await app.register(requestTimeout, { requestTimeoutMs: config.requestTimeoutMs ?? DEFAULT_CONFIG.requestTimeoutMs });
   await app.register(openapi, { version: VERSION });
-  await app.register(storage, { dataDir: config.dataDir, workers: config.workers, queueSize: config.queueSize ?? 0 });
+  await app.register(storage, {
+    dataDir: config.dataDir,
+    workers: config.workers,
+    queueSize: config.queueSize ?? 0,
+    queryLogSample: config.queryLogSample ?? DEFAULT_CONFIG.queryLogSample,
+  });
   await app.register(metrics);
   await app.register(serviceRoutes, { version: VERSION });
   await app.register(collectionRoutes);
   await app.register(pointRoutes);
   await app.register(searchRoutes);
+  await app.register(hubnessRoutes);
   return app;
 }

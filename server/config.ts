@@ -21,6 +21,8 @@ export interface ServerConfig {
   readonly tlsKey: string | null;
   /** Searches, queries, counts and scrolls running longer answer 408 and are cancelled. 0 = no limit. */
   readonly requestTimeoutMs: number;
+  /** Share of searches whose vector goes to the query log (DBNorm `from_log` query banks), 0–1. */
+  readonly queryLogSample: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -36,6 +38,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   tlsCert: null,
   tlsKey: null,
   requestTimeoutMs: 30_000,
+  queryLogSample: 0.05,
 };
 
 /** Each setting: its environment variable, its flag, and how to parse it (throwing a readable message). */
@@ -60,6 +63,11 @@ const SETTINGS = {
     flag: '--request-timeout-ms',
     parse: (v: string) => integer(v, 0, 3_600_000),
   },
+  queryLogSample: {
+    env: 'STRATA_QUERY_LOG_SAMPLE',
+    flag: '--query-log-sample',
+    parse: (v: string) => fraction(v),
+  },
 } as const;
 
 /** Shortest accepted API key. */
@@ -71,6 +79,12 @@ export class ConfigError extends Error {}
 function nonEmpty(v: string): string {
   if (v.trim() === '') throw new Error('must not be empty');
   return v;
+}
+
+function fraction(v: string): number {
+  const n = Number(v.trim());
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new Error('must be a number from 0 to 1');
+  return n;
 }
 
 function integer(v: string, min: number, max: number): number {

@@ -100,6 +100,16 @@ export class Catalog {
     }
   }
 
+  /** The connection, for storage modules that keep their own tables (hubness banks, query log). */
+  get sqlite(): BetterSqlite3.Database {
+    return this.db;
+  }
+
+  /** Runs `fn` in one transaction. */
+  transaction(fn: () => void): void {
+    this.db.transaction(fn)();
+  }
+
   listCollections(): CollectionRow[] {
     return this.stmts.listCollections.all();
   }
@@ -120,9 +130,18 @@ export class Catalog {
     this.stmts.updateConfig.run(config, id);
   }
 
-  /** One transaction: every point is written and every replaced sealed row tombstoned, or nothing is. */
-  writePoints(collectionId: number, points: readonly PointWrite[], tombstones: readonly Tombstone[] = []): void {
+  /**
+   * One transaction: every point is written and every replaced sealed row tombstoned, or nothing is. `also`
+   * runs inside it (the points' DBNorm normalizers).
+   */
+  writePoints(
+    collectionId: number,
+    points: readonly PointWrite[],
+    tombstones: readonly Tombstone[] = [],
+    also?: () => void,
+  ): void {
     this.db.transaction(() => {
+      also?.();
       for (const p of points) {
         const blob = Buffer.from(p.vector.buffer, p.vector.byteOffset, p.vector.byteLength);
         this.stmts.upsertPoint.run(collectionId, p.pid, blob, p.payload);

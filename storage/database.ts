@@ -8,6 +8,7 @@ import { Catalog } from './catalog.js';
 import { Collection } from './collection.js';
 import { buildCollectionConfig } from './collection-config.js';
 import { ERRORS, type ErrorCode, StrataError } from './errors.js';
+import { HubnessManager } from './hubness/manager.js';
 import { type BuiltIndex, Optimizer } from './optimizer.js';
 import { decodePointId } from './point-id.js';
 import { type QueryInput, queryCollection } from './query.js';
@@ -34,7 +35,11 @@ export interface DatabaseOptions {
   readonly onRecovered?: (collection: string, points: number, ms: number) => void;
   /** Operator-facing events from background work (sealing, recovery). */
   readonly log?: (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => void;
+  /** Share of searches whose vector is kept in the query log (DBNorm `from_log` banks), 0–1; default 0.05. */
+  readonly queryLogSample?: number;
 }
+
+export const DEFAULT_QUERY_LOG_SAMPLE = 0.05;
 
 /**
  * The database: the catalog, the collections in memory and the worker pool they search with. `open` returns
@@ -45,6 +50,8 @@ export class Database {
   readonly catalog: Catalog;
   readonly pool: SearchPool;
   readonly optimizer: Optimizer;
+  /** DBNorm banks, normalizers and rescoring settings (storage/hubness/), and the query log. */
+  readonly hubness: HubnessManager;
   private readonly collections = new Map<string, Collection>();
   private readonly options: DatabaseOptions;
   ready = false;
@@ -68,6 +75,14 @@ export class Database {
       dataDir: this.dataDir,
       buildIndex: (segment, collection) => this.buildIndex(segment, collection),
       log: (level, fields, message) => this.options.log?.(level, fields, message),
+    });
+    this.hubness = new HubnessManager(this.catalog, {
+      normalizers: (task) => this.runTask(task),
+      stats: (task) => this.runTask(task),
+      search: (collection, inputs) => this.searchOnly(collection, inputs),
+      parallel: this.pool.threads,
+      queryLogSample: options.queryLogSample ?? DEFAULT_QUERY_LOG_SAMPLE,
+      log: (fields, message) => this.options.log?.('info', fields, message),
     });
   }
 
@@ -131,6 +146,7 @@ export class Database {
         // let health probes and 503s for other requests through between pages
         await new Promise((resolve) => setImmediate(resolve));
       }
+      await this.hubness.load(collection);
       this.options.onRecovered?.(row.name, collection.pointsCount, Date.now() - started);
       this.optimizer.schedule(collection);
     }
@@ -176,6 +192,7 @@ export class Database {
       this.runScan(segments, filter, countOnly),
     );
     collection.onNeedsOptimization = () => this.optimizer.schedule(collection);
+    this.hubness.attach(collection);
     return collection;
   }
 
@@ -218,6 +235,7 @@ export class Database {
     this.catalog.deleteCollection(collection.id);
     collection.dropped = true;
     this.collections.delete(name);
+    this.hubness.detach(collection);
     // the catalog no longer knows the files; a crash before this finishes leaves orphans removed at start
     void removeDir(collectionDir(this.dataDir, name)).catch(() => undefined);
     return true;
@@ -228,8 +246,22 @@ export class Database {
    * `signal` aborts, the pool tasks are cancelled and the search rejects with the signal's reason.
    */
   async search(collection: Collection, inputs: readonly SearchInput[], signal?: AbortSignal): Promise<SearchOutcome[]> {
-    const outcomes = await searchCollection(collection, inputs, (segments, queries) =>
-      this.runSearch(segments, queries, collection, signal),
+    const outcomes = await this.searchOnly(collection, inputs, signal);
+    this.hubness.recordQueries(collection, inputs);
+    return outcomes;
+  }
+
+  /** A search that is not sampled into the query log (hubness diagnostics). */
+  private async searchOnly(
+    collection: Collection,
+    inputs: readonly SearchInput[],
+    signal?: AbortSignal,
+  ): Promise<SearchOutcome[]> {
+    const outcomes = await searchCollection(
+      collection,
+      inputs,
+      (segments, queries) => this.runSearch(segments, queries, collection, signal),
+      this.hubness.of(collection),
     );
     for (const outcome of outcomes) for (const plan of outcome.plans) this.planCounts[plan.branch]++;
     return outcomes;
@@ -322,6 +354,7 @@ export class Database {
 
   async close(): Promise<void> {
     await this.optimizer.stop();
+    this.hubness.close();
     await this.pool.close();
     this.catalog.close();
   }
