@@ -66,6 +66,11 @@ const ROUTES: Record<string, { kind: 'open' | 'read' | 'write'; body?: unknown; 
     kind: 'read',
     body: { searches: [{ query: VECTOR, limit: 2 }] },
   },
+  'PATCH /collections/{collection_name}': { kind: 'write', body: { hubness: { beta_q: 10 } } },
+  'PUT /collections/{collection_name}/banks/query': { kind: 'write', body: { vectors: [VECTOR] } },
+  'PUT /collections/{collection_name}/banks/gallery': { kind: 'write', body: { sample: 2 } },
+  'GET /collections/{collection_name}/banks/{side}': { kind: 'read' },
+  'GET /collections/{collection_name}/hubness': { kind: 'read' },
 };
 
 /** Expected status per credential: no key, wrong key, read-only key, full key. */
@@ -112,7 +117,11 @@ describe('API keys', () => {
       const route = ROUTES[`${method} ${template}`]!;
       const name = `matrix_${n++}`;
       if (template.includes('{collection_name}') && !route.fresh) await seed(server.url, name);
-      const url = template.replace('{collection_name}', name).replace('{field_name}', 'city').replace('{id}', '1');
+      const url = template
+        .replace('{collection_name}', name)
+        .replace('{field_name}', 'city')
+        .replace('{id}', '1')
+        .replace('{side}', 'query');
       const statuses: number[] = [];
       for (const [label, headers] of CREDENTIALS) {
         const res = await api(server.url, method, url, route.body, headers);
