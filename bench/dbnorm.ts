@@ -71,6 +71,11 @@ async function main(): Promise<void> {
     const bankJobMs = performance.now() - started;
     process.stderr.write('  dbnorm: inserts with banks of 1,000 + 1,000\n');
     const insertBanksUs = await perItemUs(50, oneInsert);
+    // the normalizer part of one insert alone: two pool tasks of 1,000 dot products each
+    const hooks = db.hubness.of(c)!;
+    const normalizersUs = await perItemUs(50, async () => {
+      for (let i = 0; i < 50; i++) await hooks.beforeWrite([{ id: 0, vector: Float32Array.from(unit()) }]);
+    });
 
     const rescoring: Record<string, unknown>[] = [];
     for (const candidates of [100, 1000]) {
@@ -116,6 +121,7 @@ async function main(): Promise<void> {
         banks: `${BANK} query + ${BANK} gallery`,
         one_point_upsert_no_banks_us: round(insertNoBanksUs),
         one_point_upsert_with_banks_us: round(insertBanksUs),
+        normalizers_per_insert_us: round(normalizersUs),
         bank_job_ms_both_banks: round(bankJobMs),
       },
     };
@@ -129,7 +135,7 @@ async function main(): Promise<void> {
           (r) =>
             `  K' = ${r.candidates}: rescoring step ${r.rescore_step_us_per_query} µs/query; search top-K' raw ${r.search_raw_top_k_prime_us} µs, dual_dis top-10 ${r.search_dual_dis_us} µs`,
         ),
-        `  one-point upsert: ${result.insert.one_point_upsert_no_banks_us} µs without banks, ${result.insert.one_point_upsert_with_banks_us} µs with ${result.insert.banks}`,
+        `  one-point upsert: ${result.insert.one_point_upsert_no_banks_us} µs without banks, ${result.insert.one_point_upsert_with_banks_us} µs with ${result.insert.banks} (its normalizers alone: ${result.insert.normalizers_per_insert_us} µs)`,
         `  normalizers for both banks over ${N} points: ${result.insert.bank_job_ms_both_banks} ms`,
         `  written to ${path.relative(ROOT, out)}`,
       ].join('\n')}\n`,
