@@ -20,6 +20,7 @@ import requestTimeout from './plugins/request-timeout.js';
 import storage from './plugins/storage.js';
 import { typeboxValidatorCompiler } from './plugins/validator.js';
 import collectionRoutes from './routes/collections.js';
+import hubnessRoutes from './routes/hubness.js';
 import pointRoutes from './routes/points.js';
 import searchRoutes from './routes/search.js';
 import serviceRoutes from './routes/service.js';
@@ -46,6 +47,7 @@ export async function buildApp(
         | 'requestTimeoutMs'
         | 'maxSnapshotMb'
         | 'recallSampleRate'
+        | 'queryLogSample'
       >
     >,
   logger: FastifyServerOptions['logger'] = false,
@@ -107,6 +109,7 @@ export async function buildApp(
     workers: config.workers,
     queueSize: config.queueSize ?? 0,
     recallSampleRate: config.recallSampleRate ?? DEFAULT_CONFIG.recallSampleRate,
+    queryLogSample: config.queryLogSample ?? DEFAULT_CONFIG.queryLogSample,
   });
   await app.register(metrics);
   await app.register(serviceRoutes, { version: VERSION });
@@ -114,5 +117,6 @@ export async function buildApp(
   await app.register(pointRoutes);
   await app.register(searchRoutes);
   await app.register(snapshotRoutes, { maxSnapshotMb: config.maxSnapshotMb ?? DEFAULT_CONFIG.maxSnapshotMb });
+  await app.register(hubnessRoutes);
   return app;
 }

@@ -25,6 +25,8 @@ export interface ServerConfig {
   readonly maxSnapshotMb: number;
   /** Share of live searches re-run exactly in the background to measure recall (0 = off). */
   readonly recallSampleRate: number;
+  /** Share of searches whose vector goes to the query log (DBNorm `from_log` query banks), 0–1. */
+  readonly queryLogSample: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -42,6 +44,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   requestTimeoutMs: 30_000,
   maxSnapshotMb: 16_384,
   recallSampleRate: 0.005,
+  queryLogSample: 0.05,
 };
 
 /** Each setting: its environment variable, its flag, and how to parse it (throwing a readable message). */
@@ -76,6 +79,11 @@ const SETTINGS = {
     flag: '--recall-sample-rate',
     parse: (v: string) => fraction(v),
   },
+  queryLogSample: {
+    env: 'STRATA_QUERY_LOG_SAMPLE',
+    flag: '--query-log-sample',
+    parse: (v: string) => fraction(v),
+  },
 } as const;
 
 /** Shortest accepted API key. */
@@ -89,16 +97,16 @@ function nonEmpty(v: string): string {
   return v;
 }
 
+function fraction(v: string): number {
+  const n = Number(v.trim());
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new Error('must be a number from 0 to 1');
+  return n;
+}
+
 function integer(v: string, min: number, max: number): number {
   if (!/^\d+$/.test(v.trim())) throw new Error(`must be an integer from ${min} to ${max}`);
   const n = Number(v);
   if (n < min || n > max) throw new Error(`must be an integer from ${min} to ${max}`);
-  return n;
-}
-
-function fraction(v: string): number {
-  const n = Number(v.trim());
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new Error('must be a number from 0 to 1');
   return n;
 }
 

@@ -101,6 +101,16 @@ export class Catalog {
     }
   }
 
+  /** The connection, for storage modules that keep their own tables (hubness banks, query log). */
+  get sqlite(): BetterSqlite3.Database {
+    return this.db;
+  }
+
+  /** Runs `fn` in one transaction. */
+  transaction(fn: () => void): void {
+    this.db.transaction(fn)();
+  }
+
   listCollections(): CollectionRow[] {
     return this.stmts.listCollections.all();
   }
@@ -121,9 +131,18 @@ export class Catalog {
     this.stmts.updateConfig.run(config, id);
   }
 
-  /** One transaction: every point is written and every replaced sealed row tombstoned, or nothing is. */
-  writePoints(collectionId: number, points: readonly PointWrite[], tombstones: readonly Tombstone[] = []): void {
+  /**
+   * One transaction: every point is written and every replaced sealed row tombstoned, or nothing is. `also`
+   * runs inside it (the points' DBNorm normalizers).
+   */
+  writePoints(
+    collectionId: number,
+    points: readonly PointWrite[],
+    tombstones: readonly Tombstone[] = [],
+    also?: () => void,
+  ): void {
     this.db.transaction(() => {
+      also?.();
       for (const p of points) {
         const blob = Buffer.from(p.vector.buffer, p.vector.byteOffset, p.vector.byteLength);
         this.stmts.upsertPoint.run(collectionId, p.pid, blob, p.payload);
@@ -233,6 +252,11 @@ export class Catalog {
             'INSERT INTO snap.tombstones SELECT segment_id, row FROM tombstones WHERE segment_id IN (SELECT id FROM snap.segments)',
           )
           .run();
+        for (const table of COLLECTION_TABLES) {
+          this.db
+            .prepare(`CREATE TABLE snap.${table} AS SELECT * FROM main.${table} WHERE collection_id = ?`)
+            .run(collectionId);
+        }
       })();
       return this.db.prepare<[], SegmentRow>('SELECT id, row_count FROM snap.segments ORDER BY id').all();
     } finally {
@@ -278,6 +302,7 @@ export class Catalog {
             'INSERT INTO payload_indexes (collection_id, field, field_schema) SELECT ?, field, field_schema FROM snap.payload_indexes',
           )
           .run(reservedId);
+        for (const table of COLLECTION_TABLES) this.importCollectionTable(table, reservedId);
         const tombstones = this.db.prepare(
           'INSERT INTO tombstones (segment_id, row) SELECT ?, row FROM snap.tombstones WHERE segment_id = ?',
         );
@@ -289,6 +314,30 @@ export class Catalog {
     } finally {
       this.db.prepare('DETACH DATABASE snap').run();
     }
+  }
+
+  /**
+   * Copies a snapshot's rows of one per-collection table into the catalog under the new collection id. A
+   * rowid key (`id`) is renumbered, since other collections may use the snapshot's numbers; a table the
+   * snapshot predates is skipped.
+   */
+  private importCollectionTable(table: string, collectionId: number): void {
+    const present = this.db
+      .prepare<[string], { n: number }>(
+        "SELECT count(*) AS n FROM snap.sqlite_master WHERE type = 'table' AND name = ?",
+      )
+      .get(table)!.n;
+    if (present === 0) return;
+    const columns = this.db
+      .prepare<[], { name: string; pk: number; type: string }>(`PRAGMA main.table_info(${table})`)
+      .all();
+    const renumbered = (c: { name: string; pk: number; type: string }) =>
+      c.pk === 1 && c.type.toUpperCase() === 'INTEGER' && columns.filter((x) => x.pk > 0).length === 1;
+    const names = columns.filter((c) => !renumbered(c)).map((c) => c.name);
+    const values = names.map((n) => (n === 'collection_id' ? '?' : n));
+    this.db
+      .prepare(`INSERT INTO main.${table} (${names.join(', ')}) SELECT ${values.join(', ')} FROM snap.${table}`)
+      .run(collectionId);
   }
 
   /** Undoes reserveRestore after a restore failed without a crash. */
@@ -309,6 +358,9 @@ export class Catalog {
     if (this.db.open) this.db.close();
   }
 }
+
+/** Tables whose rows belong to one collection (by `collection_id`) besides the core ones: DBNorm and the query log. */
+const COLLECTION_TABLES = ['dbnorm_banks', 'dbnorm_live', 'dbnorm_norms', 'dbnorm_top1', 'query_log'] as const;
 
 /** Names of collections being restored; '.' is not allowed in user collection names, so they cannot clash. */
 const RESTORE_PREFIX = '.restore-';

@@ -1,3 +1,4 @@
+import { DEFAULT_HUBNESS, mergeHubnessConfig } from './hubness/config.js';
 import type { CollectionConfig, CreateCollectionInput } from './types.js';
 
 /** Qdrant's defaults for the parts of the config Strata keeps (HNSW and quantization are used by the index). */
@@ -33,6 +34,7 @@ export function buildCollectionConfig(input: CreateCollectionInput): CollectionC
     optimizer_config: { ...DEFAULT_OPTIMIZER_CONFIG, ...(input.optimizers_config ?? {}) },
     wal_config: { wal_capacity_mb: 32, wal_segments_ahead: 0 },
     quantization_config: input.quantization_config ?? null,
+    ...(input.hubness ? { hubness: mergeHubnessConfig(DEFAULT_HUBNESS, input.hubness) } : {}),
   };
 }
 

@@ -53,6 +53,17 @@ interface PreparedPoint {
   readonly payload: string;
 }
 
+/**
+ * Work a write does besides storing points (DBNorm normalizers, storage/hubness/): prepared on the pool
+ * before the write's transaction, persisted inside it, applied to memory after it.
+ */
+export interface WriteHooks {
+  beforeWrite(
+    points: readonly { id: PointId; vector: Float32Array }[],
+  ): Promise<{ inTransaction: () => void; apply: () => void } | null>;
+  afterDelete(ids: readonly PointId[]): void;
+}
+
 /** Runs a filter scan on the worker pool (supplied by the Database, which owns the pool). */
 export type ScanRunner = (segments: readonly Segment[], filter: Condition, countOnly: boolean) => Promise<ScanHits>;
 
@@ -64,7 +75,8 @@ export type ScanRunner = (segments: readonly Segment[], filter: Condition, count
 export class Collection {
   readonly id: number;
   readonly name: string;
-  readonly config: CollectionConfig;
+  /** Replaced whole by a settings change (PATCH). */
+  config: CollectionConfig;
   readonly payloadIndexes = new Map<string, PayloadFieldSchema>();
   readonly segments: Segment[] = [];
   private readonly rows = new Map<string, RowRef>();
@@ -88,6 +100,7 @@ export class Collection {
   unavailable: StrataError | null = null;
   /** Called when the layout may need work: a segment froze, or sealed rows were deleted (the optimizer looks). */
   onNeedsOptimization: (() => void) | null = null;
+  writeHooks: WriteHooks | null = null;
 
   constructor(id: number, name: string, config: CollectionConfig, catalog: Catalog, scanRunner: ScanRunner) {
     this.id = id;
@@ -119,7 +132,7 @@ export class Collection {
   }
 
   /** Runs a write after every earlier one, so acknowledgement order is apply order. */
-  private serialize<T>(fn: () => T | Promise<T>): Promise<T> {
+  serialize<T>(fn: () => T | Promise<T>): Promise<T> {
     const run = this.writes.then(() => {
       if (this.dropped) throw new StrataError('STRATA_ERR_COLLECTION_NOT_FOUND', [this.name]);
       return fn();
@@ -216,17 +229,21 @@ export class Collection {
   }
 
   /** Writes rows durably (points plus tombstones for the sealed rows they replace), then applies them. */
-  private writeRows(rows: readonly PreparedPoint[]): void {
+  private writeRows(
+    rows: readonly PreparedPoint[],
+    hooks: { inTransaction: () => void; apply: () => void } | null = null,
+  ): void {
     const retired = this.sealedRowsOf(rows.map((p) => p.id));
-    this.catalog.writePoints(this.id, rows, retired);
+    this.catalog.writePoints(this.id, rows, retired, hooks?.inTransaction);
     for (const p of rows) this.applyUpsert(p.id, p.vector, p.payload);
+    hooks?.apply();
     if (retired.length > 0) this.onNeedsOptimization?.();
   }
 
   /** Validates every point first: one bad point rejects the whole batch and nothing is written. */
   upsert(points: readonly PointInput[]): Promise<void> {
     const prepared = points.map((p) => this.preparePoint(p));
-    return this.serialize(() => this.writeRows(prepared));
+    return this.serialize(async () => this.writeRows(prepared, (await this.writeHooks?.beforeWrite(prepared)) ?? null));
   }
 
   deletePoints(selector: PointSelector): Promise<void> {
@@ -237,6 +254,7 @@ export class Collection {
       const retired = this.sealedRowsOf(targets);
       this.catalog.deletePoints(this.id, targets.map(encodePointId), retired);
       for (const id of targets) this.applyDelete(id);
+      this.writeHooks?.afterDelete(targets);
       if (retired.length > 0) this.onNeedsOptimization?.();
     });
   }
@@ -410,6 +428,11 @@ export class Collection {
       if (COLUMN_KIND[schema] === 'keyword' && parseKey(field).join('.') === path) return true;
     }
     return false;
+  }
+
+  /** Every live point's row, in no particular order. */
+  liveRows(): IterableIterator<RowRef> {
+    return this.rows.values();
   }
 
   /** Segments worth sending to a worker. */

@@ -8,6 +8,7 @@ import { Catalog, type CollectionRow, readSnapshotCatalog } from './catalog.js';
 import { Collection } from './collection.js';
 import { buildCollectionConfig, checkStoredConfig } from './collection-config.js';
 import { ERRORS, type ErrorCode, StrataError } from './errors.js';
+import { HubnessManager } from './hubness/manager.js';
 import { type BuiltIndex, Optimizer } from './optimizer.js';
 import { decodePointId } from './point-id.js';
 import { type QueryInput, queryCollection } from './query.js';
@@ -71,7 +72,11 @@ export interface DatabaseOptions {
   readonly recallSampleRate?: number;
   /** Operator-facing events from background work (sealing, recovery). */
   readonly log?: (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => void;
+  /** Share of searches whose vector is kept in the query log (DBNorm `from_log` banks), 0–1; default 0.05. */
+  readonly queryLogSample?: number;
 }
+
+export const DEFAULT_QUERY_LOG_SAMPLE = 0.05;
 
 /**
  * The database: the catalog, the collections in memory and the worker pool they search with. `open` returns
@@ -83,6 +88,8 @@ export class Database {
   readonly pool: SearchPool;
   readonly optimizer: Optimizer;
   readonly recall: RecallMonitor;
+  /** DBNorm banks, normalizers and rescoring settings (storage/hubness/), and the query log. */
+  readonly hubness: HubnessManager;
   private readonly collections = new Map<string, Collection>();
   private readonly options: DatabaseOptions;
   /** Collections a snapshot restore is writing: creating or restoring them again meanwhile is a conflict. */
@@ -113,10 +120,23 @@ export class Database {
       buildIndex: (segment, collection) => this.buildIndex(segment, collection),
       log: (level, fields, message) => this.options.log?.(level, fields, message),
     });
+    this.hubness = new HubnessManager(this.catalog, {
+      normalizers: (task) => this.runTask(task),
+      stats: (task) => this.runTask(task),
+      search: (collection, inputs) => this.searchOnly(collection, inputs),
+      parallel: this.pool.threads,
+      queryLogSample: options.queryLogSample ?? DEFAULT_QUERY_LOG_SAMPLE,
+      log: (fields, message) => this.options.log?.('info', fields, message),
+    });
     this.recall = new RecallMonitor({
       rate: options.recallSampleRate ?? DEFAULT_RECALL_SAMPLE_RATE,
       exact: (collection, inputs) =>
-        searchCollection(collection, inputs, (segments, queries) => this.runSearch(segments, queries, collection)),
+        searchCollection(
+          collection,
+          inputs,
+          (segments, queries) => this.runSearch(segments, queries, collection),
+          this.hubness.of(collection),
+        ),
       poolBusy: () => this.pool.stats().queued > 0,
       log: (fields, message) => this.options.log?.('warn', fields, message),
     });
@@ -197,6 +217,7 @@ export class Database {
       // let health probes and 503s for other requests through between pages
       await new Promise((resolve) => setImmediate(resolve));
     }
+    await this.hubness.load(collection);
     this.options.onRecovered?.(row.name, collection.pointsCount, Date.now() - started);
     this.optimizer.schedule(collection);
     return collection;
@@ -363,6 +384,7 @@ export class Database {
       this.runScan(segments, filter, countOnly),
     );
     collection.onNeedsOptimization = () => this.optimizer.schedule(collection);
+    this.hubness.attach(collection);
     return collection;
   }
 
@@ -406,6 +428,7 @@ export class Database {
     this.catalog.deleteCollection(collection.id);
     collection.dropped = true;
     this.collections.delete(name);
+    this.hubness.detach(collection);
     // the catalog no longer knows the files; a crash before this finishes leaves orphans removed at start
     discardDir(collectionDir(this.dataDir, name));
     return true;
@@ -416,19 +439,34 @@ export class Database {
    * `signal` aborts, the pool tasks are cancelled and the search rejects with the signal's reason.
    */
   async search(collection: Collection, inputs: readonly SearchInput[], signal?: AbortSignal): Promise<SearchOutcome[]> {
+    const outcomes = await this.searchOnly(collection, inputs, signal);
+    this.hubness.recordQueries(collection, inputs);
+    this.recall.observe(collection, inputs, outcomes);
+    return outcomes;
+  }
+
+  /** A search that is not sampled into the query log or the recall monitor (hubness diagnostics). */
+  private async searchOnly(
+    collection: Collection,
+    inputs: readonly SearchInput[],
+    signal?: AbortSignal,
+  ): Promise<SearchOutcome[]> {
     this.searchesInFlight++;
     let outcomes: SearchOutcome[];
     try {
-      outcomes = await searchCollection(collection, inputs, (segments, queries) =>
-        this.searchesInFlight === 1 && this.isShort(segments, queries)
-          ? this.runInline(segments, queries, collection)
-          : this.runSearch(segments, queries, collection, signal),
+      outcomes = await searchCollection(
+        collection,
+        inputs,
+        (segments, queries) =>
+          this.searchesInFlight === 1 && this.isShort(segments, queries)
+            ? this.runInline(segments, queries, collection)
+            : this.runSearch(segments, queries, collection, signal),
+        this.hubness.of(collection),
       );
     } finally {
       this.searchesInFlight--;
     }
     for (const outcome of outcomes) for (const plan of outcome.plans) this.planCounts[plan.branch]++;
-    this.recall.observe(collection, inputs, outcomes);
     return outcomes;
   }
 
@@ -543,6 +581,7 @@ export class Database {
 
   async close(): Promise<void> {
     await this.optimizer.stop();
+    this.hubness.close();
     await this.pool.close();
     this.catalog.close();
   }

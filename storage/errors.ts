@@ -59,6 +59,13 @@ export const ERRORS = {
   STRATA_ERR_FILTER: { kind: 'bad_input', message: 'Invalid filter: %s' },
   STRATA_ERR_SEARCH_LIMIT: { kind: 'bad_input', message: 'limit + offset must be at most %s' },
   STRATA_ERR_PAYLOAD_INDEX_NOT_FOUND: { kind: 'not_found', message: 'No payload index on field `%s`' },
+  // hubness (DBNorm)
+  STRATA_ERR_HUBNESS_CONFIG: { kind: 'bad_input', message: 'Invalid hubness setting: %s' },
+  STRATA_ERR_BANK_MISSING: {
+    kind: 'conflict',
+    message: 'Rescoring method `%s` needs a %s bank, and collection `%s` has none; PUT one first',
+  },
+  STRATA_ERR_BANK_SOURCE: { kind: 'bad_input', message: 'Cannot build the bank: %s' },
   // service
   STRATA_ERR_SEGMENT_CORRUPT: {
     kind: 'unavailable',

@@ -33,4 +33,46 @@ export const MIGRATIONS: readonly string[] = [
      row INTEGER NOT NULL,
      PRIMARY KEY (segment_id, row)
    ) WITHOUT ROWID;`,
+  // DBNorm (storage/hubness/): bank versions, which normalizers are in use per side, those normalizers per
+  // point and each bank member's top-1; and the bounded query log (storage/query-log.ts) query banks come from.
+  `CREATE TABLE dbnorm_banks (
+     collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+     side TEXT NOT NULL CHECK (side IN ('query', 'gallery')),
+     version INTEGER NOT NULL,
+     count INTEGER NOT NULL,
+     vectors BLOB NOT NULL,
+     members TEXT,
+     provenance TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (collection_id, side, version)
+   ) WITHOUT ROWID;
+   CREATE TABLE dbnorm_live (
+     collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+     side TEXT NOT NULL,
+     bank_version INTEGER NOT NULL,
+     beta REAL NOT NULL,
+     PRIMARY KEY (collection_id, side)
+   ) WITHOUT ROWID;
+   CREATE TABLE dbnorm_norms (
+     collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+     side TEXT NOT NULL,
+     pid BLOB NOT NULL,
+     log_z REAL NOT NULL,
+     PRIMARY KEY (collection_id, side, pid)
+   ) WITHOUT ROWID;
+   CREATE TABLE dbnorm_top1 (
+     collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+     side TEXT NOT NULL,
+     member INTEGER NOT NULL,
+     pid BLOB,
+     score REAL NOT NULL,
+     PRIMARY KEY (collection_id, side, member)
+   ) WITHOUT ROWID;
+   CREATE TABLE query_log (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+     ts TEXT NOT NULL,
+     vector BLOB NOT NULL
+   );
+   CREATE INDEX query_log_by_collection ON query_log (collection_id, id);`,
 ];

@@ -3,6 +3,8 @@ import type { PlanBranch } from '../index-engine/segment-search.js';
 import type { QueryHits, SearchQuery } from '../workers/protocol.js';
 import type { Collection, RowRef } from './collection.js';
 import { StrataError } from './errors.js';
+import { applyRescore, planRescore } from './hubness/rescore-step.js';
+import type { Hubness } from './hubness/state.js';
 import { selectPayload } from './payload.js';
 import type { Segment } from './segment.js';
 import type { ScoredPoint, SearchInput } from './types.js';
@@ -48,17 +50,21 @@ export async function searchCollection(
   collection: Collection,
   inputs: readonly SearchInput[],
   run: SearchRunner,
+  hubness: Hubness | null = null,
 ): Promise<SearchOutcome[]> {
+  // DBNorm: a rescored search fetches K' candidates by raw score; its threshold applies to rescored scores
+  const rescoring = inputs.map((input) => planRescore(collection.name, collection.config.hubness, hubness, input));
   const queries: SearchQuery[] = inputs.map((input, i) => {
     const offset = input.offset ?? 0;
     if (input.limit + offset > MAX_SEARCH_RESULTS)
       throw new StrataError('STRATA_ERR_SEARCH_LIMIT', [MAX_SEARCH_RESULTS]);
     const { hnsw_config } = collection.config;
+    const plan = rescoring[i];
     return {
       vector: collection.prepareVector(input.vector, `of query ${i}`),
-      k: input.limit + offset,
+      k: plan ? plan.candidates : input.limit + offset,
       filter: input.filter ? collection.resolveFilter(input.filter) : null,
-      scoreThreshold: input.score_threshold ?? null,
+      scoreThreshold: plan ? null : (input.score_threshold ?? null),
       exact: input.params?.exact === true,
       ef: input.params?.hnsw_ef ?? hnsw_config.ef_construct,
       plainThreshold: hnsw_config.full_scan_threshold,
@@ -89,13 +95,26 @@ export async function searchCollection(
         a.ref.offset - b.ref.offset,
     );
     const offset = input.offset ?? 0;
-    const points = rows.slice(offset, offset + input.limit).map(({ ref, score }) => {
+    const plan = rescoring[qi];
+    const rescored = plan ? applyRescore(plan, collection.distance, rows) : null;
+    const threshold = input.score_threshold;
+    const ranked = rescored
+      ? rescored
+          .filter((r) => threshold == null || r.score >= threshold)
+          .map((r) => ({ ref: r.row.ref, score: r.score, raw: r.raw }))
+      : plan && threshold != null
+        ? rows
+            .filter((r) => (metric.higherIsBetter ? r.score >= threshold : r.score <= threshold))
+            .map((r) => ({ ...r, raw: r.score }))
+        : rows.map((r) => ({ ...r, raw: r.score }));
+    const points = ranked.slice(offset, offset + input.limit).map(({ ref, score, raw }) => {
       const withPayload = input.with_payload ?? false;
       const payload = withPayload === false ? undefined : selectPayload(ref.segment.payload(ref.offset), withPayload);
       return {
         id: ref.segment.ids[ref.offset]!,
         version: 0,
         score,
+        ...(input.with_raw_score ? { raw_score: raw } : {}),
         ...(payload === undefined ? { payload: null } : { payload }),
         vector: input.with_vector ? Array.from(ref.segment.vector(ref.offset)) : null,
       };

@@ -1,5 +1,6 @@
 import type { Distance } from '../index-engine/index.js';
 import type { FilterJson } from './filter-json.js';
+import type { HubnessConfig, HubnessConfigInput } from './hubness/config.js';
 import type { PointId } from './point-id.js';
 
 /** Qdrant-shaped collection configuration, as stored in the catalog and returned by GET /collections/{name}. */
@@ -24,6 +25,8 @@ export interface CollectionConfig {
   };
   readonly wal_config: { readonly wal_capacity_mb: number; readonly wal_segments_ahead: number };
   readonly quantization_config: Readonly<Record<string, unknown>> | null;
+  /** DBNorm hubness-aware rescoring (absent: method none with the default βs). */
+  readonly hubness?: HubnessConfig;
 }
 
 export interface CreateCollectionInput {
@@ -31,6 +34,7 @@ export interface CreateCollectionInput {
   readonly hnsw_config?: Readonly<Record<string, unknown>> | null | undefined;
   readonly optimizers_config?: Readonly<Record<string, unknown>> | null | undefined;
   readonly quantization_config?: Readonly<Record<string, unknown>> | null | undefined;
+  readonly hubness?: HubnessConfigInput | null | undefined;
 }
 
 export type PayloadFieldSchema = 'keyword' | 'integer' | 'float' | 'bool' | 'datetime' | 'uuid';
@@ -57,6 +61,7 @@ export interface PointRecord {
 export interface ScoredPoint extends PointRecord {
   readonly version: number;
   readonly score: number;
+  readonly raw_score?: number;
 }
 
 export interface SearchInput {
@@ -68,6 +73,8 @@ export interface SearchInput {
   readonly with_vector?: boolean | null | undefined;
   readonly score_threshold?: number | null | undefined;
   readonly params?: SearchParams | null | undefined;
+  /** Strata: add `raw_score`, the similarity before hubness rescoring. */
+  readonly with_raw_score?: boolean | null | undefined;
 }
 
 /** Qdrant's search params; `explain` is Strata's: return the plan of every segment with the results. */
@@ -75,6 +82,8 @@ export interface SearchParams {
   readonly hnsw_ef?: number | undefined;
   readonly exact?: boolean | undefined;
   readonly explain?: boolean | undefined;
+  /** Strata: hubness rescoring method for this search (overrides the collection's `hubness.method`). */
+  readonly rescore?: string | undefined;
   readonly quantization?:
     | {
         readonly ignore?: boolean | undefined;

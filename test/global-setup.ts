@@ -3,7 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /** Datasets the suite reads, generated once into the git-ignored .datasets/ (deterministic, seconds). */
-export const TEST_DATASETS = [['clustered-128', '--n', '10000', '--nq', '100']] as const;
+export const TEST_DATASETS = [
+  ['clustered-128', '--n', '10000', '--nq', '100'],
+  // DBNorm acceptance: big enough that R@1 moves in 0.1-point steps (--small has 200 queries: 0.5-point steps)
+  ['hubs-ood', '--n', '20000', '--nq', '1000'],
+] as const;
 
 export default function setup(): void {
   const root = path.resolve(import.meta.dirname, '..');

@@ -3,6 +3,8 @@
  * boundary: SharedArrayBuffers (shared, not copied), small typed arrays, and error envelopes — Node drops an
  * Error's class and `code` when it crosses threads, so workers return `{ok:false, error:{code, message}}`.
  */
+
+import type { HubnessStats, NormalizerOutput } from '../index-engine/hubness/index.js';
 import type { Condition, Distance, SegmentHandle } from '../index-engine/index.js';
 import type { CardinalityEstimate, PlanBranch } from '../index-engine/segment-search.js';
 
@@ -62,7 +64,29 @@ export interface CrashTask {
   readonly kind: 'test_crash';
 }
 
-export type Task = SearchTask | ScanTask | BuildGraphTask | CrashTask;
+/** DBNorm: the normalizers of a block of points against one bank, and each member's top-1 in the block. */
+export interface NormalizersTask {
+  readonly kind: 'dbnorm_normalizers';
+  readonly distance: Distance;
+  readonly dim: number;
+  readonly vectors: Float32Array;
+  readonly count: number;
+  /** The bank's vectors (over a SharedArrayBuffer: shared by every task of a job, not copied). */
+  readonly bank: Float32Array;
+  readonly bankCount: number;
+  readonly beta: number;
+  readonly selfMember: Int32Array | null;
+}
+
+/** DBNorm diagnostics: k-occurrence statistics of `queries × k` result lists over `points` numbered points. */
+export interface HubnessStatsTask {
+  readonly kind: 'hubness_stats';
+  readonly lists: Int32Array;
+  readonly k: number;
+  readonly points: number;
+}
+
+export type Task = SearchTask | ScanTask | BuildGraphTask | CrashTask | NormalizersTask | HubnessStatsTask;
 
 /** How one segment was searched for one query (counted in storage, returned by `explain`). */
 export interface SegmentPlanReport {
@@ -104,7 +128,11 @@ export type TaskResult<T extends Task> = T extends SearchTask
     ? ScanHits
     : T extends BuildGraphTask
       ? BuiltGraph
-      : never;
+      : T extends NormalizersTask
+        ? NormalizerOutput
+        : T extends HubnessStatsTask
+          ? HubnessStats
+          : never;
 
 /** Error codes a worker or the pool may report; storage maps them onto its error table. */
 export const WORKER_ERROR_CODES = {

@@ -6,6 +6,7 @@
 import { threadId } from 'node:worker_threads';
 import { buildHnsw } from '../index-engine/hnsw/build.js';
 import { encodeHnsw } from '../index-engine/hnsw/format.js';
+import { computeNormalizers, hubnessStats } from '../index-engine/hubness/index.js';
 import {
   compileRowPredicate,
   isTombstoned,
@@ -154,6 +155,13 @@ export default function runTask(task: Task): Envelope<unknown> {
         return { ok: true, value: scan(task) };
       case 'build_graph':
         return { ok: true, value: buildGraph(task) };
+      case 'dbnorm_normalizers':
+        return {
+          ok: true,
+          value: computeNormalizers({ ...task, bank: { vectors: task.bank, count: task.bankCount } }),
+        };
+      case 'hubness_stats':
+        return { ok: true, value: hubnessStats(task.lists, task.k, task.points) };
       case 'test_crash':
         if (process.env.STRATA_ENABLE_TEST_TASKS !== '1') throw new Error('test tasks are disabled');
         process.exit(70);

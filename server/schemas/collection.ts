@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { DistanceSchema, Envelope, PayloadSchema } from './common.js';
+import { HubnessSettingResultSchema, HubnessSettingSchema } from './hubness.js';
 
 const Config = Type.Record(Type.String(), Type.Unknown());
 
@@ -40,6 +41,7 @@ export const CreateCollectionSchema = Type.Object({
   hnsw_config: Type.Optional(Type.Union([HnswConfigSchema, Type.Null()])),
   optimizers_config: Type.Optional(Type.Union([OptimizersConfigSchema, Type.Null()])),
   quantization_config: Type.Optional(Type.Union([QuantizationConfigSchema, Type.Null()])),
+  hubness: Type.Optional(Type.Union([HubnessSettingSchema, Type.Null()])),
   // Accepted for Qdrant compatibility and ignored: Strata runs one shard on one node.
   shard_number: Type.Optional(Type.Integer({ minimum: 1 })),
   replication_factor: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -67,6 +69,7 @@ export const CollectionInfoSchema = Envelope(
       optimizer_config: Config,
       wal_config: Config,
       quantization_config: Type.Union([Config, Type.Null()]),
+      hubness: Type.Optional(HubnessSettingResultSchema),
     }),
     payload_schema: Type.Record(
       Type.String(),

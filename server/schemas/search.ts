@@ -11,6 +11,12 @@ export const SearchParamsSchema = Type.Object({
     Type.Boolean({ description: 'Strata: add `explain` to the response, the plan of every segment searched' }),
   ),
   exact: Type.Optional(Type.Boolean()),
+  rescore: Type.Optional(
+    Type.String({
+      description:
+        'Strata: hubness rescoring for this search: none, is, dis, dual_is or dual_dis (default: the collection setting)',
+    }),
+  ),
   indexed_only: Type.Optional(Type.Boolean()),
   quantization: Type.Optional(
     Type.Object({
@@ -29,6 +35,12 @@ const common = {
   with_vector: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
   score_threshold: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
   params: Type.Optional(Type.Union([SearchParamsSchema, Type.Null()])),
+  with_raw_score: Type.Optional(
+    Type.Union([
+      Type.Boolean({ description: 'Strata: add `raw_score`, the similarity before rescoring' }),
+      Type.Null(),
+    ]),
+  ),
 };
 
 export const SearchRequestSchema = Type.Object({ vector: VectorSchema, ...common });
@@ -54,6 +66,7 @@ export const ScoredPointSchema = Type.Object({
   id: PointIdSchema,
   version: Type.Integer(),
   score: Type.Number(),
+  raw_score: Type.Optional(Type.Number()),
   payload: Type.Union([PayloadSchema, Type.Null()]),
   vector: Type.Union([Type.Array(Type.Number()), Type.Null()]),
 });

@@ -75,6 +75,11 @@ const ROUTES: Record<
   'DELETE /collections/{collection_name}/snapshots/{snapshot_name}': { kind: 'write', snapshot: 'name' },
   'PUT /collections/{collection_name}/snapshots/recover': { kind: 'write', snapshot: 'location' },
   'POST /collections/{collection_name}/snapshots/upload': { kind: 'write', snapshot: 'upload' },
+  'PATCH /collections/{collection_name}': { kind: 'write', body: { hubness: { beta_q: 10 } } },
+  'PUT /collections/{collection_name}/banks/query': { kind: 'write', body: { vectors: [VECTOR] } },
+  'PUT /collections/{collection_name}/banks/gallery': { kind: 'write', body: { sample: 2 } },
+  'GET /collections/{collection_name}/banks/{side}': { kind: 'read' },
+  'GET /collections/{collection_name}/hubness': { kind: 'read' },
 };
 
 /** Expected status per credential: no key, wrong key, read-only key, full key. */
@@ -143,7 +148,8 @@ describe('API keys', () => {
         .replace('{collection_name}', name)
         .replace('{field_name}', 'city')
         .replace('{id}', '1')
-        .replace('{snapshot_name}', snapshot?.name ?? '');
+        .replace('{snapshot_name}', snapshot?.name ?? '')
+        .replace('{side}', 'query');
       const body = route.snapshot === 'location' ? { location: snapshot!.name } : route.body;
       const statuses: number[] = [];
       for (const [label, headers] of CREDENTIALS) {

@@ -21,6 +21,7 @@ describe('configuration', () => {
     [{ STRATA_WORKERS: '0' }, 'STRATA_WORKERS'],
     [{ STRATA_LOG_LEVEL: 'loud' }, 'STRATA_LOG_LEVEL'],
     [{ STRATA_MAX_BODY_MB: '1.5' }, 'STRATA_MAX_BODY_MB'],
+    [{ STRATA_QUERY_LOG_SAMPLE: '1.5' }, 'STRATA_QUERY_LOG_SAMPLE'],
     [{ STRATA_HOST: ' ' }, 'STRATA_HOST'],
   ])('stops the start on invalid %o with a message naming it', (env, name) => {
     const run = runWith(env);

@@ -143,6 +143,10 @@ describe('snapshots', () => {
 
   it('restores give identical search results, payload indexes and config; download and upload round trip', async () => {
     const before = await pointSet(url, 'src');
+    // DBNorm state belongs to the collection too: a query bank and its normalizers travel with the snapshot
+    const bank = { vectors: Array.from({ length: 5 }, () => randomVector(next, DIM)) };
+    expect((await api(url, 'PUT', '/collections/src/banks/query?wait=true', bank)).status).toBe(200);
+    const srcBank = (await api(url, 'GET', '/collections/src/banks/query')).body.result;
     const snap = (await api(url, 'POST', '/collections/src/snapshots?wait=true')).body.result;
     const list = await api(url, 'GET', '/collections/src/snapshots');
     expect(list.body.result.map((s: { name: string }) => s.name)).toContain(snap.name);
@@ -178,6 +182,7 @@ describe('snapshots', () => {
       const info = (await api(url, 'GET', `/collections/${name}`)).body.result;
       expect(info.config).toEqual(srcInfo.config);
       expect(info.payload_schema).toEqual(srcInfo.payload_schema);
+      expect((await api(url, 'GET', `/collections/${name}/banks/query`)).body.result).toEqual(srcBank);
       for (let q = 0; q < 10; q++) {
         const query = {
           vector: randomVector(next, DIM),
