@@ -6,6 +6,7 @@ import { StrataError } from '../storage/index.js';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.js';
 import { parseJson, stringifyJson } from './json.js';
 import auth from './plugins/auth.js';
+import webConsole from './plugins/console.js';
 import errorHandler, {
   errorBody,
   MAX_PATH_SEGMENT,
@@ -95,5 +96,6 @@ export async function buildApp(
   await app.register(collectionRoutes);
   await app.register(pointRoutes);
   await app.register(searchRoutes);
+  await app.register(webConsole);
   return app;
 }
