@@ -221,8 +221,15 @@ describe('strata export', () => {
     await strata(['export', 'lines-copy', again, '--url', server.url], { STRATA_API_KEY: KEY });
     expect(fs.readFileSync(again, 'utf8')).toBe(text);
 
-    const big = await strata(['export', 'clustered', '-', '--url', server.url], { STRATA_API_KEY: KEY });
-    expect(big.stdout.trim().split('\n')).toHaveLength(10_000);
+    const piped = await strata(['export', 'bytes', '-', '--batch-size', '7', '--url', server.url], {
+      STRATA_API_KEY: KEY,
+    });
+    const lines = piped.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines.map((p) => p.id)).toEqual(Array.from({ length: 50 }, (_, i) => 1000 + i));
+    expect(lines[3].vector).toHaveLength(3); // normalised: the collection is Cosine
   });
 });
 
