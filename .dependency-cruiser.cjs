@@ -35,6 +35,14 @@ module.exports = {
       to: { path: '^storage/', pathNot: '^storage/index\\.ts$' },
     },
     {
+      name: 'cli-talks-rest',
+      comment:
+        'cli/ reaches data over the REST API only: it may start the server (serve) and share its JSON codec, nothing else.',
+      severity: 'error',
+      from: { path: '^cli/' },
+      to: { path: '^(server|storage|workers|index-engine|openapi|bench|sdk)/', pathNot: '^server/(main|json)\\.ts$' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

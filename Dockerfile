@@ -25,8 +25,10 @@ ENV npm_config_nodedir=/usr/local \
 WORKDIR /app
 
 # Dependencies first, so source edits reuse this layer. Install scripts stay
-# enabled (package.json allowScripts permits better-sqlite3's build).
+# enabled (package.json allowScripts permits better-sqlite3's build). The sdk/
+# workspace's manifest is part of the lockfile, so npm ci needs it too.
 COPY package.json package-lock.json ./
+COPY sdk/package.json ./sdk/package.json
 RUN npm ci
 
 COPY . .
@@ -48,6 +50,8 @@ ENV NODE_ENV=production \
 
 WORKDIR /app
 # Owned by root and read-only for the service user; only /data is writable.
+# dist/ holds the server, the `strata` CLI (dist/cli/main.js) and the web console
+# (dist/console/, served at /console/).
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

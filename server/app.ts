@@ -6,6 +6,7 @@ import { StrataError } from '../storage/index.js';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.js';
 import { parseJson, stringifyJson } from './json.js';
 import auth from './plugins/auth.js';
+import webConsole from './plugins/console.js';
 import errorHandler, {
   errorBody,
   MAX_PATH_SEGMENT,
@@ -118,5 +119,6 @@ export async function buildApp(
   await app.register(searchRoutes);
   await app.register(snapshotRoutes, { maxSnapshotMb: config.maxSnapshotMb ?? DEFAULT_CONFIG.maxSnapshotMb });
   await app.register(hubnessRoutes);
+  await app.register(webConsole);
   return app;
 }

@@ -3,8 +3,19 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { StrataError } from '../../storage/index.js';
 
-/** Routes anyone may call, key or not: the liveness and readiness probes. */
-const OPEN_ROUTES = new Set(['GET /healthz', 'HEAD /healthz', 'GET /readyz', 'HEAD /readyz']);
+/**
+ * Routes anyone may call, key or not: the liveness and readiness probes, and the web console's static files
+ * (the page asks for the key and sends it with its API calls).
+ */
+const OPEN_ROUTES = new Set([
+  'GET /healthz',
+  'HEAD /healthz',
+  'GET /readyz',
+  'HEAD /readyz',
+  'GET /console',
+  'GET /console/*',
+  'HEAD /console/*',
+]);
 
 /**
  * Routes the read-only key may call besides GET and HEAD: the POST routes that only read (retrieve, search,

@@ -8,7 +8,7 @@ declare module 'fastify' {
   }
 }
 
-/** Paths served while recovery is still running (everything else answers 503 STRATA_ERR_NOT_READY). */
+/** Paths served while recovery is still running, besides /docs and /console (everything else answers 503 STRATA_ERR_NOT_READY). */
 const ALWAYS_OPEN = new Set(['/', '/healthz', '/readyz', '/openapi.json', '/metrics']);
 
 /**
@@ -37,7 +37,8 @@ export default fp(
       );
     });
     app.addHook('onRequest', async (request) => {
-      if (!db.ready && !ALWAYS_OPEN.has(request.url.split('?')[0]!) && !request.url.startsWith('/docs')) {
+      const path = request.url.split('?')[0]!;
+      if (!db.ready && !ALWAYS_OPEN.has(path) && !path.startsWith('/docs') && !path.startsWith('/console')) {
         throw new StrataError('STRATA_ERR_NOT_READY', [], { retryAfter: 1 });
       }
     });
