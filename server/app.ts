@@ -4,7 +4,7 @@ import type { TSchema } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { StrataError } from '../storage/index.js';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.js';
-import { parseJson, stringifyJson } from './json.js';
+import { MAX_JSON_DEPTH, parseJson, stringifyJson, TooDeepError } from './json.js';
 import auth from './plugins/auth.js';
 import errorHandler, {
   errorBody,
@@ -34,7 +34,12 @@ const SHARED_SCHEMAS: TSchema[] = [FilterSchema, ErrorResponseSchema];
 /** Composes the app; never listens (server/main.ts does), so tests may also use inject(). */
 export async function buildApp(
   config: Pick<ServerConfig, 'dataDir' | 'workers' | 'maxBodyMb'> &
-    Partial<Pick<ServerConfig, 'queueSize' | 'apiKey' | 'readOnlyApiKey' | 'tlsCert' | 'tlsKey' | 'requestTimeoutMs'>>,
+    Partial<
+      Pick<
+        ServerConfig,
+        'queueSize' | 'writeQueueSize' | 'apiKey' | 'readOnlyApiKey' | 'tlsCert' | 'tlsKey' | 'requestTimeoutMs'
+      >
+    >,
   logger: FastifyServerOptions['logger'] = false,
 ): Promise<FastifyInstance> {
   const bodyLimit = config.maxBodyMb * 1024 * 1024;
@@ -72,6 +77,8 @@ export async function buildApp(
     try {
       done(null, (body as string).length === 0 ? undefined : parseJson(body as string));
     } catch (e) {
+      if (e instanceof TooDeepError)
+        return done(new StrataError('STRATA_ERR_JSON_TOO_DEEP', [MAX_JSON_DEPTH]), undefined);
       done(
         Object.assign(new Error((e as Error).message), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }),
         undefined,
@@ -89,7 +96,12 @@ export async function buildApp(
   await app.register(auth, { apiKey: config.apiKey ?? null, readOnlyApiKey: config.readOnlyApiKey ?? null });
   await app.register(requestTimeout, { requestTimeoutMs: config.requestTimeoutMs ?? DEFAULT_CONFIG.requestTimeoutMs });
   await app.register(openapi, { version: VERSION });
-  await app.register(storage, { dataDir: config.dataDir, workers: config.workers, queueSize: config.queueSize ?? 0 });
+  await app.register(storage, {
+    dataDir: config.dataDir,
+    workers: config.workers,
+    queueSize: config.queueSize ?? 0,
+    writeQueueSize: config.writeQueueSize ?? DEFAULT_CONFIG.writeQueueSize,
+  });
   await app.register(metrics);
   await app.register(serviceRoutes, { version: VERSION });
   await app.register(collectionRoutes);

@@ -16,6 +16,7 @@ import { Segment } from './segment.js';
 import { decodeIds, decodePayloads, decodeVectors, SEGMENT_FILES, SegmentFormatError } from './segment-format.js';
 import { collectionDir, readSegment, removeDir, removeOrphans, segmentDir, segmentsDir } from './segment-store.js';
 import type { CollectionConfig, CreateCollectionInput, PayloadFieldSchema, SearchInput } from './types.js';
+import { RETRY_AFTER_SECONDS, WriteGate } from './write-gate.js';
 
 export const COLLECTION_NAME_RE = /^[A-Za-z0-9_-]{1,128}$/;
 /** Qdrant's default quantile for scalar quantization. */
@@ -24,12 +25,12 @@ const DEFAULT_QUANTILE = 0.99;
 const PARALLEL_SCAN_ROWS = 20_000;
 /** Points read per catalog page during recovery; the event loop runs between pages. */
 const RECOVERY_PAGE = 2000;
-/** Seconds a client is told to wait when the search queue is full. */
-export const RETRY_AFTER_SECONDS = 1;
 
 export interface DatabaseOptions {
   readonly dataDir: string;
   readonly pool?: SearchPoolOptions;
+  /** Client writes that may be queued across all collections before new ones get 503 (default 256). */
+  readonly writeQueueSize?: number;
   /** Called with progress during recovery (for the log). */
   readonly onRecovered?: (collection: string, points: number, ms: number) => void;
   /** Operator-facing events from background work (sealing, recovery). */
@@ -45,6 +46,8 @@ export class Database {
   readonly catalog: Catalog;
   readonly pool: SearchPool;
   readonly optimizer: Optimizer;
+  /** The bound on queued client writes (STRATA_ERR_WRITE_OVERLOADED past it). */
+  readonly writeGate: WriteGate;
   private readonly collections = new Map<string, Collection>();
   private readonly options: DatabaseOptions;
   ready = false;
@@ -63,6 +66,7 @@ export class Database {
     fs.mkdirSync(this.dataDir, { recursive: true });
     this.catalog = new Catalog(this.dataDir);
     this.pool = new SearchPool(options.pool);
+    this.writeGate = new WriteGate(options.writeQueueSize);
     this.optimizer = new Optimizer({
       catalog: this.catalog,
       dataDir: this.dataDir,
@@ -172,8 +176,13 @@ export class Database {
   }
 
   private makeCollection(id: number, name: string, config: CollectionConfig): Collection {
-    const collection = new Collection(id, name, config, this.catalog, (segments, filter, countOnly) =>
-      this.runScan(segments, filter, countOnly),
+    const collection = new Collection(
+      id,
+      name,
+      config,
+      this.catalog,
+      (segments, filter, countOnly) => this.runScan(segments, filter, countOnly),
+      this.writeGate,
     );
     collection.onNeedsOptimization = () => this.optimizer.schedule(collection);
     return collection;

@@ -16,10 +16,14 @@ const ALWAYS_OPEN = new Set(['/', '/healthz', '/readyz', '/openapi.json', '/metr
  * so health probes answer), and closes the pool and SQLite when the app closes.
  */
 export default fp(
-  async (app: FastifyInstance, opts: { dataDir: string; workers: number; queueSize: number }) => {
+  async (
+    app: FastifyInstance,
+    opts: { dataDir: string; workers: number; queueSize: number; writeQueueSize: number },
+  ) => {
     const db = new Database({
       dataDir: opts.dataDir,
       pool: { threads: opts.workers, ...(opts.queueSize > 0 ? { maxQueue: opts.queueSize } : {}) },
+      writeQueueSize: opts.writeQueueSize,
       onRecovered: (collection, points, ms) => app.log.info({ collection, points, ms }, 'collection recovered'),
       log: (level, fields, message) => app.log[level](fields, message),
     });
