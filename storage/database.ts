@@ -25,6 +25,8 @@ const DEFAULT_QUANTILE = 0.99;
 const PARALLEL_SCAN_ROWS = 20_000;
 /** Points read per catalog page during recovery; the event loop runs between pages. */
 const RECOVERY_PAGE = 2000;
+/** How long a shutdown waits for the optimizer's job in progress before cancelling it (under the 10 s limit). */
+const OPTIMIZER_SHUTDOWN_GRACE_MS = 5000;
 
 export interface DatabaseOptions {
   readonly dataDir: string;
@@ -70,7 +72,7 @@ export class Database {
     this.optimizer = new Optimizer({
       catalog: this.catalog,
       dataDir: this.dataDir,
-      buildIndex: (segment, collection) => this.buildIndex(segment, collection),
+      buildIndex: (segment, collection, signal) => this.buildIndex(segment, collection, signal),
       log: (level, fields, message) => this.options.log?.(level, fields, message),
     });
   }
@@ -79,18 +81,21 @@ export class Database {
    * Builds a segment's index on the pool, over its shared memory: the HNSW graph, plus int8 codes when the
    * collection asks for scalar quantization.
    */
-  private async buildIndex(segment: Segment, collection: Collection): Promise<BuiltIndex> {
+  private async buildIndex(segment: Segment, collection: Collection, signal: AbortSignal): Promise<BuiltIndex> {
     const { m, ef_construct } = collection.config.hnsw_config;
     const scalar = (collection.config.quantization_config as { scalar?: { quantile?: number } } | null)?.scalar;
-    const result = await this.runTask({
-      kind: 'build_graph',
-      distance: collection.distance,
-      segment: segment.handle(),
-      m,
-      efConstruct: ef_construct,
-      seed: segment.uid,
-      quantization: scalar ? { quantile: scalar.quantile ?? DEFAULT_QUANTILE } : null,
-    });
+    const result = await this.runTask(
+      {
+        kind: 'build_graph',
+        distance: collection.distance,
+        segment: segment.handle(),
+        m,
+        efConstruct: ef_construct,
+        seed: segment.uid,
+        quantization: scalar ? { quantile: scalar.quantile ?? DEFAULT_QUANTILE } : null,
+      },
+      signal,
+    );
     return { graph: result.graph, sq8: result.sq8 };
   }
 
@@ -329,8 +334,12 @@ export class Database {
     }
   }
 
-  async close(): Promise<void> {
-    await this.optimizer.stop();
+  /**
+   * Closes cleanly: the optimizer's job in progress gets `optimizerGraceMs` to finish, then is cancelled and
+   * rolled back; then the worker pool stops and SQLite closes (checkpointing its WAL).
+   */
+  async close(optimizerGraceMs = OPTIMIZER_SHUTDOWN_GRACE_MS): Promise<void> {
+    await this.optimizer.stop(optimizerGraceMs);
     await this.pool.close();
     this.catalog.close();
   }
