@@ -4,7 +4,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deepFilter, type FuzzRequest, HOSTILE_BODIES, requestsFor, routesOf } from '../helpers/fuzz.js';
-import { api, ROOT, type RunningServer, randomVector, rng, startServer } from '../helpers/server.js';
+import { api, observableState, ROOT, type RunningServer, randomVector, rng, startServer } from '../helpers/server.js';
 
 /**
  * Thousands of malformed and hostile requests, generated from the OpenAPI document so that every route (new
@@ -106,25 +106,7 @@ function send(req: FuzzRequest): Promise<{ status: number; text: string }> {
   });
 }
 
-/** Everything a client can observe: the collection list, and per collection its info and every point. */
-async function state(): Promise<string> {
-  const list = await api(server.url, 'GET', '/collections');
-  const parts = [JSON.stringify(list.body.result)];
-  for (const { name } of list.body.result.collections as { name: string }[]) {
-    const points = await api(server.url, 'POST', `/collections/${name}/points/scroll`, {
-      limit: 10_000,
-      with_payload: true,
-      with_vector: true,
-    });
-    const info = (await api(server.url, 'GET', `/collections/${name}`)).body.result;
-    parts.push(
-      name,
-      JSON.stringify(points.body.result),
-      JSON.stringify([info.points_count, info.config, info.payload_schema]),
-    );
-  }
-  return parts.join('\n');
-}
+const state = () => observableState(server.url);
 
 beforeAll(async () => {
   server = await startServer();
