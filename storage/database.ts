@@ -26,7 +26,7 @@ const PARALLEL_SCAN_ROWS = 20_000;
 /** Points read per catalog page during recovery; the event loop runs between pages. */
 const RECOVERY_PAGE = 2000;
 /** How long a shutdown waits for the optimizer's job in progress before cancelling it (under the 10 s limit). */
-const OPTIMIZER_SHUTDOWN_GRACE_MS = 5000;
+const OPTIMIZER_SHUTDOWN_GRACE_MS = 2000;
 
 export interface DatabaseOptions {
   readonly dataDir: string;
