@@ -4,7 +4,7 @@ import type { TSchema } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { StrataError } from '../storage/index.js';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.js';
-import { parseJson, stringifyJson } from './json.js';
+import { MAX_JSON_DEPTH, parseJson, stringifyJson, TooDeepError } from './json.js';
 import auth from './plugins/auth.js';
 import webConsole from './plugins/console.js';
 import errorHandler, {
@@ -41,6 +41,7 @@ export async function buildApp(
       Pick<
         ServerConfig,
         | 'queueSize'
+        | 'writeQueueSize'
         | 'apiKey'
         | 'readOnlyApiKey'
         | 'tlsCert'
@@ -88,6 +89,8 @@ export async function buildApp(
     try {
       done(null, (body as string).length === 0 ? undefined : parseJson(body as string));
     } catch (e) {
+      if (e instanceof TooDeepError)
+        return done(new StrataError('STRATA_ERR_JSON_TOO_DEEP', [MAX_JSON_DEPTH]), undefined);
       done(
         Object.assign(new Error((e as Error).message), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }),
         undefined,
@@ -111,6 +114,7 @@ export async function buildApp(
     queueSize: config.queueSize ?? 0,
     recallSampleRate: config.recallSampleRate ?? DEFAULT_CONFIG.recallSampleRate,
     queryLogSample: config.queryLogSample ?? DEFAULT_CONFIG.queryLogSample,
+    writeQueueSize: config.writeQueueSize ?? DEFAULT_CONFIG.writeQueueSize,
   });
   await app.register(metrics);
   await app.register(serviceRoutes, { version: VERSION });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import tls from 'node:tls';
+import { DEFAULT_WRITE_QUEUE_SIZE } from '../storage/index.js';
 
 /** Resolved server configuration; every field comes from the environment or the same-named CLI flag. */
 export interface ServerConfig {
@@ -12,6 +13,8 @@ export interface ServerConfig {
   readonly maxBodyMb: number;
   /** Search tasks that may wait for a worker; past it requests get 503 + Retry-After. 0 = 64 per worker. */
   readonly queueSize: number;
+  /** Client writes that may be queued across all collections; past it writes get 503 + Retry-After. */
+  readonly writeQueueSize: number;
   /** Full-access API key; when a key is set, every route but the health probes needs one. */
   readonly apiKey: string | null;
   /** API key that may only read (GET routes and the read-only POST routes: retrieve, search, query, scroll, count). */
@@ -37,6 +40,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   logLevel: 'info',
   maxBodyMb: 32,
   queueSize: 0,
+  writeQueueSize: DEFAULT_WRITE_QUEUE_SIZE,
   apiKey: null,
   readOnlyApiKey: null,
   tlsCert: null,
@@ -60,6 +64,11 @@ const SETTINGS = {
   },
   maxBodyMb: { env: 'STRATA_MAX_BODY_MB', flag: '--max-body-mb', parse: (v: string) => integer(v, 1, 1024) },
   queueSize: { env: 'STRATA_QUEUE_SIZE', flag: '--queue-size', parse: (v: string) => integer(v, 0, 1_000_000) },
+  writeQueueSize: {
+    env: 'STRATA_WRITE_QUEUE_SIZE',
+    flag: '--write-queue-size',
+    parse: (v: string) => integer(v, 1, 1_000_000),
+  },
   apiKey: { env: 'STRATA_API_KEY', flag: '--api-key', parse: (v: string) => apiKey(v) },
   readOnlyApiKey: { env: 'STRATA_READ_ONLY_API_KEY', flag: '--read-only-api-key', parse: (v: string) => apiKey(v) },
   tlsCert: { env: 'STRATA_TLS_CERT', flag: '--tls-cert', parse: (v: string) => readableFile(v) },

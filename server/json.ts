@@ -6,6 +6,8 @@ import { parse as parseLossless } from 'lossless-json';
  */
 const LONG_INTEGER = /\d{16,}/;
 
+export class TooDeepError extends Error {}
+
 function parseNumber(text: string): number | bigint {
   if (/^-?\d+$/.test(text)) {
     const n = Number(text);
@@ -15,7 +17,44 @@ function parseNumber(text: string): number | bigint {
   return Number(text);
 }
 
+/**
+ * Deepest body accepted, in levels of arrays and objects. The deepest legitimate body (a filter 32 levels deep
+ * through `nested` conditions) needs about 130; deeper ones would only exhaust the stack of the validator and
+ * of every recursive walk after it, so they are refused before parsing.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Whether the JSON text nests arrays and objects deeper than `max` (brackets inside strings do not count). */
+export function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      // skip the string, escapes included
+      for (i++; i < text.length; i++) {
+        const s = text.charCodeAt(i);
+        if (s === BACKSLASH) i++;
+        else if (s === QUOTE) break;
+      }
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > max) return true;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** Parses a request body; throws SyntaxError on bad JSON and TooDeepError past MAX_JSON_DEPTH. */
 export function parseJson(text: string): unknown {
+  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) throw new TooDeepError();
   if (!LONG_INTEGER.test(text)) return JSON.parse(text);
   return parseLossless(text, undefined, parseNumber);
 }

@@ -4,7 +4,7 @@ import type { Catalog, Tombstone } from './catalog.js';
 import { StrataError } from './errors.js';
 import type { FilterJson } from './filter-json.js';
 import { resolveFilter } from './filter-resolve.js';
-import { MAX_PAYLOAD_BYTES, normalizePayload, selectPayload } from './payload.js';
+import { encodePayload, selectPayload } from './payload.js';
 import { encodePointId, type PointId, parsePointId, pointIdKey } from './point-id.js';
 import { SEGMENT_VECTOR_BYTES, Segment } from './segment.js';
 import type {
@@ -15,6 +15,7 @@ import type {
   PointSelector,
   WithPayload,
 } from './types.js';
+import { WriteGate } from './write-gate.js';
 
 const encoder = new TextEncoder();
 
@@ -95,6 +96,7 @@ export class Collection {
   private readonly catalog: Catalog;
   private readonly scanRunner: ScanRunner;
   private writes: Promise<unknown> = Promise.resolve();
+  private readonly writeGate: WriteGate;
   dropped = false;
   /** Set when recovery found damaged files: every request on the collection answers this error (503). */
   unavailable: StrataError | null = null;
@@ -102,7 +104,15 @@ export class Collection {
   onNeedsOptimization: (() => void) | null = null;
   writeHooks: WriteHooks | null = null;
 
-  constructor(id: number, name: string, config: CollectionConfig, catalog: Catalog, scanRunner: ScanRunner) {
+  constructor(
+    id: number,
+    name: string,
+    config: CollectionConfig,
+    catalog: Catalog,
+    scanRunner: ScanRunner,
+    writeGate: WriteGate = new WriteGate(),
+  ) {
+    this.writeGate = writeGate;
     this.id = id;
     this.name = name;
     this.config = config;
@@ -156,6 +166,14 @@ export class Collection {
     this.unavailable = null;
   }
 
+  /** A client write: admitted by the write gate (503 when too many are queued), then serialized. */
+  private serializeClient<T>(fn: () => T | Promise<T>): Promise<T> {
+    const release = this.writeGate.admit();
+    const run = this.serialize(fn);
+    run.then(release, release);
+    return run;
+  }
+
   // ---- validation ---------------------------------------------------------------------------------------
 
   /** Checks length and finiteness, then stores the float32 form (normalized for Cosine). */
@@ -171,10 +189,7 @@ export class Collection {
   private preparePoint(p: PointInput): PreparedPoint {
     const id = parsePointId(p.id);
     const vector = this.prepareVector(p.vector, pointIdKey(id));
-    const payload = JSON.stringify(normalizePayload(p.payload ?? {}));
-    const bytes = Buffer.byteLength(payload);
-    if (bytes > MAX_PAYLOAD_BYTES)
-      throw new StrataError('STRATA_ERR_PAYLOAD_TOO_LARGE', [pointIdKey(id), bytes, MAX_PAYLOAD_BYTES]);
+    const payload = encodePayload(pointIdKey(id), p.payload ?? {});
     return { id, pid: encodePointId(id), vector, payload };
   }
 
@@ -243,13 +258,15 @@ export class Collection {
   /** Validates every point first: one bad point rejects the whole batch and nothing is written. */
   upsert(points: readonly PointInput[]): Promise<void> {
     const prepared = points.map((p) => this.preparePoint(p));
-    return this.serialize(async () => this.writeRows(prepared, (await this.writeHooks?.beforeWrite(prepared)) ?? null));
+    return this.serializeClient(async () =>
+      this.writeRows(prepared, (await this.writeHooks?.beforeWrite(prepared)) ?? null),
+    );
   }
 
   deletePoints(selector: PointSelector): Promise<void> {
     const ids = 'points' in selector ? selector.points.map(parsePointId) : null;
     const filter = 'filter' in selector ? this.resolveFilter(selector.filter) : null;
-    return this.serialize(async () => {
+    return this.serializeClient(async () => {
       const targets = ids ?? (await this.matchingIds(filter!));
       const retired = this.sealedRowsOf(targets);
       this.catalog.deletePoints(this.id, targets.map(encodePointId), retired);
@@ -266,7 +283,7 @@ export class Collection {
   ): Promise<void> {
     const ids = 'points' in selector ? selector.points.map(parsePointId) : null;
     const filter = 'filter' in selector ? this.resolveFilter(selector.filter) : null;
-    return this.serialize(async () => {
+    return this.serializeClient(async () => {
       const targets = ids ?? (await this.matchingIds(filter!));
       const updates: PreparedPoint[] = [];
       for (const id of targets) {
@@ -275,11 +292,7 @@ export class Collection {
           if (ids !== null) throw new StrataError('STRATA_ERR_POINT_NOT_FOUND', [pointIdKey(id)]);
           continue;
         }
-        const payload = JSON.stringify(normalizePayload(edit(row.segment.payload(row.offset))));
-        const bytes = Buffer.byteLength(payload);
-        if (bytes > MAX_PAYLOAD_BYTES) {
-          throw new StrataError('STRATA_ERR_PAYLOAD_TOO_LARGE', [pointIdKey(id), bytes, MAX_PAYLOAD_BYTES]);
-        }
+        const payload = encodePayload(pointIdKey(id), edit(row.segment.payload(row.offset)));
         updates.push({ id, pid: encodePointId(id), vector: row.segment.vector(row.offset), payload });
       }
       this.writeRows(updates);
@@ -389,7 +402,7 @@ export class Collection {
     const path = parseKey(field);
     if (path.length === 0)
       throw new StrataError('STRATA_ERR_VALIDATION', [`field_name ${JSON.stringify(field)} has no key`]);
-    return this.serialize(() => {
+    return this.serializeClient(() => {
       this.catalog.putPayloadIndex(this.id, field, schema);
       this.payloadIndexes.set(field, schema);
       for (const segment of this.segments) segment.addColumn(path, COLUMN_KIND[schema], this.codeOf);
@@ -397,7 +410,7 @@ export class Collection {
   }
 
   deletePayloadIndex(field: string): Promise<void> {
-    return this.serialize(() => {
+    return this.serializeClient(() => {
       if (!this.catalog.deletePayloadIndex(this.id, field)) {
         throw new StrataError('STRATA_ERR_PAYLOAD_INDEX_NOT_FOUND', [field]);
       }

@@ -43,6 +43,7 @@ import {
   unpackSnapshot,
 } from './snapshots.js';
 import type { CollectionConfig, CreateCollectionInput, PayloadFieldSchema, SearchInput } from './types.js';
+import { RETRY_AFTER_SECONDS, WriteGate } from './write-gate.js';
 
 export const COLLECTION_NAME_RE = /^[A-Za-z0-9_-]{1,128}$/;
 /** Qdrant's default quantile for scalar quantization. */
@@ -60,12 +61,14 @@ const PARALLEL_SCAN_ROWS = 20_000;
 const RECOVERY_PAGE = 2000;
 /** ALGORITHMS.md §6: re-run 0.5 % of searches exactly to measure recall. */
 export const DEFAULT_RECALL_SAMPLE_RATE = 0.005;
-/** Seconds a client is told to wait when the search queue is full. */
-export const RETRY_AFTER_SECONDS = 1;
+/** How long a shutdown waits for the optimizer's job in progress before cancelling it (under the 10 s limit). */
+const OPTIMIZER_SHUTDOWN_GRACE_MS = 2000;
 
 export interface DatabaseOptions {
   readonly dataDir: string;
   readonly pool?: SearchPoolOptions;
+  /** Client writes that may be queued across all collections before new ones get 503 (default 256). */
+  readonly writeQueueSize?: number;
   /** Called with progress during recovery (for the log). */
   readonly onRecovered?: (collection: string, points: number, ms: number) => void;
   /** Share of searches re-run exactly in the background to measure recall (default 0.005; 0 = off). */
@@ -90,6 +93,8 @@ export class Database {
   readonly recall: RecallMonitor;
   /** DBNorm banks, normalizers and rescoring settings (storage/hubness/), and the query log. */
   readonly hubness: HubnessManager;
+  /** The bound on queued client writes (STRATA_ERR_WRITE_OVERLOADED past it). */
+  readonly writeGate: WriteGate;
   private readonly collections = new Map<string, Collection>();
   private readonly options: DatabaseOptions;
   /** Collections a snapshot restore is writing: creating or restoring them again meanwhile is a conflict. */
@@ -114,10 +119,11 @@ export class Database {
     fs.mkdirSync(this.dataDir, { recursive: true });
     this.catalog = new Catalog(this.dataDir);
     this.pool = new SearchPool(options.pool);
+    this.writeGate = new WriteGate(options.writeQueueSize);
     this.optimizer = new Optimizer({
       catalog: this.catalog,
       dataDir: this.dataDir,
-      buildIndex: (segment, collection) => this.buildIndex(segment, collection),
+      buildIndex: (segment, collection, signal) => this.buildIndex(segment, collection, signal),
       log: (level, fields, message) => this.options.log?.(level, fields, message),
     });
     this.hubness = new HubnessManager(this.catalog, {
@@ -146,18 +152,21 @@ export class Database {
    * Builds a segment's index on the pool, over its shared memory: the HNSW graph, plus int8 codes when the
    * collection asks for scalar quantization.
    */
-  private async buildIndex(segment: Segment, collection: Collection): Promise<BuiltIndex> {
+  private async buildIndex(segment: Segment, collection: Collection, signal: AbortSignal): Promise<BuiltIndex> {
     const { m, ef_construct } = collection.config.hnsw_config;
     const scalar = (collection.config.quantization_config as { scalar?: { quantile?: number } } | null)?.scalar;
-    const result = await this.runTask({
-      kind: 'build_graph',
-      distance: collection.distance,
-      segment: segment.handle(),
-      m,
-      efConstruct: ef_construct,
-      seed: segment.uid,
-      quantization: scalar ? { quantile: scalar.quantile ?? DEFAULT_QUANTILE } : null,
-    });
+    const result = await this.runTask(
+      {
+        kind: 'build_graph',
+        distance: collection.distance,
+        segment: segment.handle(),
+        m,
+        efConstruct: ef_construct,
+        seed: segment.uid,
+        quantization: scalar ? { quantile: scalar.quantile ?? DEFAULT_QUANTILE } : null,
+      },
+      signal,
+    );
     return { graph: result.graph, sq8: result.sq8 };
   }
 
@@ -380,8 +389,13 @@ export class Database {
   }
 
   private makeCollection(id: number, name: string, config: CollectionConfig): Collection {
-    const collection = new Collection(id, name, config, this.catalog, (segments, filter, countOnly) =>
-      this.runScan(segments, filter, countOnly),
+    const collection = new Collection(
+      id,
+      name,
+      config,
+      this.catalog,
+      (segments, filter, countOnly) => this.runScan(segments, filter, countOnly),
+      this.writeGate,
     );
     collection.onNeedsOptimization = () => this.optimizer.schedule(collection);
     this.hubness.attach(collection);
@@ -579,8 +593,12 @@ export class Database {
     }
   }
 
-  async close(): Promise<void> {
-    await this.optimizer.stop();
+  /**
+   * Closes cleanly: the optimizer's job in progress gets `optimizerGraceMs` to finish, then is cancelled and
+   * rolled back; then the worker pool stops and SQLite closes (checkpointing its WAL).
+   */
+  async close(optimizerGraceMs = OPTIMIZER_SHUTDOWN_GRACE_MS): Promise<void> {
+    await this.optimizer.stop(optimizerGraceMs);
     this.hubness.close();
     await this.pool.close();
     this.catalog.close();

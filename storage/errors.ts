@@ -20,6 +20,10 @@ export const ERRORS = {
   // request shape
   STRATA_ERR_VALIDATION: { kind: 'bad_input', message: 'Validation failed: %s' },
   STRATA_ERR_BAD_JSON: { kind: 'bad_input', message: 'Body is not valid JSON: %s' },
+  STRATA_ERR_JSON_TOO_DEEP: {
+    kind: 'bad_input',
+    message: 'Body is nested deeper than %s levels of arrays and objects',
+  },
   STRATA_ERR_BODY_TOO_LARGE: { kind: 'too_large', message: 'Body is larger than the limit of %s bytes' },
   STRATA_ERR_UNSUPPORTED_MEDIA_TYPE: { kind: 'unsupported_media', message: 'Unsupported content type: %s' },
   STRATA_ERR_ROUTE_NOT_FOUND: { kind: 'not_found', message: 'No route %s' },
@@ -55,6 +59,10 @@ export const ERRORS = {
   STRATA_ERR_VECTOR_VALUE: { kind: 'bad_input', message: 'Vector %s has a component that is not a finite number' },
   STRATA_ERR_BATCH_SHAPE: { kind: 'bad_input', message: 'Batch is malformed: %s' },
   STRATA_ERR_PAYLOAD_TOO_LARGE: { kind: 'bad_input', message: 'Payload of point %s is %s bytes, over the limit of %s' },
+  STRATA_ERR_PAYLOAD_TOO_DEEP: {
+    kind: 'bad_input',
+    message: 'Payload of point %s is nested deeper than %s levels of objects and arrays',
+  },
   // filters and search
   STRATA_ERR_FILTER: { kind: 'bad_input', message: 'Invalid filter: %s' },
   STRATA_ERR_SEARCH_LIMIT: { kind: 'bad_input', message: 'limit + offset must be at most %s' },
@@ -73,6 +81,7 @@ export const ERRORS = {
   },
   STRATA_ERR_NOT_READY: { kind: 'unavailable', message: 'Strata is still recovering its data; retry shortly' },
   STRATA_ERR_OVERLOADED: { kind: 'unavailable', message: 'The search queue is full; retry shortly' },
+  STRATA_ERR_WRITE_OVERLOADED: { kind: 'unavailable', message: 'The write queue is full; retry shortly' },
   STRATA_ERR_SHUTTING_DOWN: { kind: 'unavailable', message: 'Strata is shutting down' },
   STRATA_ERR_WORKER_FAILED: { kind: 'internal', message: 'A search worker failed: %s' },
   STRATA_ERR_INTERNAL: { kind: 'internal', message: 'Internal error' },

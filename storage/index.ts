@@ -7,7 +7,6 @@ export {
   Database,
   type DatabaseOptions,
   DEFAULT_QUERY_LOG_SAMPLE,
-  RETRY_AFTER_SECONDS,
 } from './database.js';
 export { ERRORS, type ErrorCode, type ErrorKind, isStrataError, StrataError } from './errors.js';
 export type { FilterJson } from './filter-json.js';
@@ -30,3 +29,4 @@ export { QUERY_LOG_CAPACITY } from './query-log.js';
 export { scrollCollection } from './scroll.js';
 export { MAX_SEARCH_RESULTS, type PlanReport, type SearchOutcome } from './search.js';
 export type * from './types.js';
+export { DEFAULT_WRITE_QUEUE_SIZE, RETRY_AFTER_SECONDS } from './write-gate.js';

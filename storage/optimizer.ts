@@ -8,8 +8,8 @@ import { removeDir, segmentDir, writeSegment } from './segment-store.js';
 export interface OptimizerDeps {
   readonly catalog: Catalog;
   readonly dataDir: string;
-  /** Builds the segment's index on the worker pool; returns its encoded structures. */
-  readonly buildIndex: (segment: Segment, collection: Collection) => Promise<BuiltIndex>;
+  /** Builds the segment's index on the worker pool; returns its encoded structures. Aborting cancels the build. */
+  readonly buildIndex: (segment: Segment, collection: Collection, signal: AbortSignal) => Promise<BuiltIndex>;
   readonly log: (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => void;
 }
 
@@ -38,6 +38,8 @@ export class Optimizer {
   private readonly queue = new Set<Collection>();
   private running: Promise<void> | null = null;
   private stopped = false;
+  /** Aborted when a stop's grace period runs out: the build in progress is cancelled on the pool. */
+  private readonly abort = new AbortController();
   /** The last failure per collection, cleared by the next success (Qdrant's optimizer_status error). */
   private readonly failures = new WeakMap<Collection, string>();
   /** Jobs finished since start, by kind (telemetry and tests). */
@@ -63,11 +65,22 @@ export class Optimizer {
     while (this.running) await this.running;
   }
 
-  /** Finishes the job in progress, starts no other. */
-  async stop(): Promise<void> {
+  /**
+   * Starts no other job and lets the one in progress finish for up to `graceMs`; past it, its index build is
+   * cancelled and the job rolls back (its `building` segment is dropped and its files removed; a build
+   * interrupted any other way is discarded by recovery), so the old layout stays, consistent.
+   */
+  async stop(graceMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.stopped = true;
     this.queue.clear();
-    await this.idle();
+    const timer = Number.isFinite(graceMs)
+      ? setTimeout(() => this.abort.abort(new Error('the server is shutting down')), graceMs)
+      : null;
+    try {
+      await this.idle();
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
   }
 
   /** Qdrant's optimizer_status: "ok", or the last failure until a job succeeds again. */
@@ -105,7 +118,7 @@ export class Optimizer {
     const segmentId = catalog.beginSegment(collection.id, target.count);
     const dir = segmentDir(dataDir, collection.name, segmentId);
     try {
-      const index = await this.deps.buildIndex(target, collection);
+      const index = await this.deps.buildIndex(target, collection, this.abort.signal);
       await this.writeFiles(collection, target, segmentId, dir, index);
       if (job.kind === 'seal') {
         await collection.commitSealed(job.segment, segmentId, (absorbed, dead) => {
@@ -140,6 +153,16 @@ export class Optimizer {
       );
       return true;
     } catch (err) {
+      if (this.abort.signal.aborted) {
+        catalog.dropSegment(segmentId);
+        await removeDir(dir).catch(() => undefined);
+        log(
+          'warn',
+          { collection: collection.name, segment: segmentId, job: job.kind },
+          'optimization abandoned for shutdown; the old layout stays',
+        );
+        return false;
+      }
       this.finished.failed++;
       this.failures.set(collection, `${job.kind} failed: ${(err as Error).message}`);
       catalog.dropSegment(segmentId);

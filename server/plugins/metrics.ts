@@ -67,6 +67,14 @@ export default fp(
         this.set(db.poolStats().queued);
       },
     });
+    new Gauge({
+      name: 'strata_write_queue_depth',
+      help: 'Client writes queued or being applied, across collections (bounded by STRATA_WRITE_QUEUE_SIZE)',
+      registers: [register],
+      collect() {
+        this.set(db.writeGate.size);
+      },
+    });
     new Counter({
       name: 'strata_pool_tasks_completed_total',
       help: 'Tasks the worker pool has finished',

@@ -18,13 +18,21 @@ const ALWAYS_OPEN = new Set(['/', '/healthz', '/readyz', '/openapi.json', '/metr
 export default fp(
   async (
     app: FastifyInstance,
-    opts: { dataDir: string; workers: number; queueSize: number; recallSampleRate: number; queryLogSample: number },
+    opts: {
+      dataDir: string;
+      workers: number;
+      queueSize: number;
+      writeQueueSize: number;
+      recallSampleRate: number;
+      queryLogSample: number;
+    },
   ) => {
     const db = new Database({
       dataDir: opts.dataDir,
       queryLogSample: opts.queryLogSample,
       pool: { threads: opts.workers, ...(opts.queueSize > 0 ? { maxQueue: opts.queueSize } : {}) },
       recallSampleRate: opts.recallSampleRate,
+      writeQueueSize: opts.writeQueueSize,
       onRecovered: (collection, points, ms) => app.log.info({ collection, points, ms }, 'collection recovered'),
       log: (level, fields, message) => app.log[level](fields, message),
     });

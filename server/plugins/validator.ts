@@ -11,8 +11,9 @@ import type { FastifySchemaCompiler } from 'fastify';
 export function typeboxValidatorCompiler(references: TSchema[]): FastifySchemaCompiler<TSchema> {
   return ({ schema, httpPart }) => {
     const check = TypeCompiler.Compile(schema, references);
+    const integers = integerProperties(schema);
     return (value: unknown) => {
-      const converted = httpPart === 'body' ? value : Value.Convert(schema, references, value);
+      const converted = httpPart === 'body' ? value : strictConvert(schema, references, value, integers);
       if (check.Check(converted)) return { value: converted };
       const first = check.Errors(converted).First();
       const where = first?.path ? first.path : '/';
@@ -21,4 +22,27 @@ export function typeboxValidatorCompiler(references: TSchema[]): FastifySchemaCo
       return { error };
     };
   };
+}
+
+/** Names of the top-level integer properties of a query or params schema. */
+function integerProperties(schema: TSchema): string[] {
+  const properties = (schema.properties ?? {}) as Record<string, TSchema>;
+  return Object.keys(properties).filter((k) => properties[k]!.type === 'integer');
+}
+
+/**
+ * Value.Convert, except that an integer parameter must be written as one: TypeBox would truncate `2.9` or
+ * `1e400` to an integer, so such a text is kept as is and fails validation.
+ */
+function strictConvert(schema: TSchema, references: TSchema[], value: unknown, integers: readonly string[]): unknown {
+  if (integers.length === 0 || value === null || typeof value !== 'object') {
+    return Value.Convert(schema, references, value);
+  }
+  const raw = { ...(value as Record<string, unknown>) };
+  const converted = Value.Convert(schema, references, value);
+  const out = converted as Record<string, unknown>;
+  for (const key of integers) {
+    if (typeof raw[key] === 'string' && !/^[+-]?\d+$/.test(raw[key] as string)) out[key] = raw[key];
+  }
+  return out;
 }

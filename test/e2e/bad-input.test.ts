@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, type RunningServer, startServer } from '../helpers/server.js';
+import { api, observableState, type RunningServer, startServer } from '../helpers/server.js';
 
 /**
  * Every kind of bad input gets a 4xx with a stable code, and nothing changes: the full observable state is the
@@ -26,20 +26,7 @@ function rawRequest(method: string, path: string, body: string): Promise<{ statu
   });
 }
 
-async function state(): Promise<string> {
-  const list = await api(server.url, 'GET', '/collections');
-  const parts = [JSON.stringify(list.body.result)];
-  for (const { name } of list.body.result.collections as { name: string }[]) {
-    const points = await api(server.url, 'POST', `/collections/${name}/points/scroll`, {
-      limit: 10_000,
-      with_payload: true,
-      with_vector: true,
-    });
-    const info = await api(server.url, 'GET', `/collections/${name}`);
-    parts.push(name, points.text.replace(/"time":[0-9.e-]+/, ''), JSON.stringify(info.body.result.payload_schema));
-  }
-  return parts.join('\n');
-}
+const state = () => observableState(server.url);
 
 async function expectRejected(method: string, route: string, body: unknown, status: number, code: string | string[]) {
   const before = await state();

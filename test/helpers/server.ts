@@ -54,7 +54,10 @@ export async function startServer(
   });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000);
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL'); // never leave a stray server behind
+      reject(new Error(`server did not start:\n${log}`));
+    }, 30_000);
     const onData = () => {
       const m = /Server listening at (https?:\/\/127\.0\.0\.1:\d+)/.exec(log);
       if (m) {
@@ -71,7 +74,10 @@ export async function startServer(
   for (let i = 0; options.waitReady !== false; i++) {
     const res = await fetch(`${url}/readyz`).catch(() => null);
     if (res?.status === 200) break;
-    if (i > 600) throw new Error(`server never became ready:\n${log}`);
+    if (i > 600) {
+      proc.kill('SIGKILL');
+      throw new Error(`server never became ready:\n${log}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
@@ -126,4 +132,27 @@ export const rng: (seed: number) => () => number = uniformRandom;
 
 export function randomVector(next: () => number, dim: number): number[] {
   return Array.from({ length: dim }, () => Math.round((next() * 2 - 1) * 1e4) / 1e4);
+}
+
+/**
+ * Everything a client can observe of the data: the collection list and, per collection, every point (payload
+ * and vector), its point count, config and payload schema. Rejected requests must leave it unchanged.
+ */
+export async function observableState(base: string): Promise<string> {
+  const list = await api(base, 'GET', '/collections');
+  const parts = [JSON.stringify(list.body.result)];
+  for (const { name } of list.body.result.collections as { name: string }[]) {
+    const points = await api(base, 'POST', `/collections/${name}/points/scroll`, {
+      limit: 10_000,
+      with_payload: true,
+      with_vector: true,
+    });
+    const info = (await api(base, 'GET', `/collections/${name}`)).body.result;
+    parts.push(
+      name,
+      JSON.stringify(points.body.result),
+      JSON.stringify([info.points_count, info.config, info.payload_schema]),
+    );
+  }
+  return parts.join('\n');
 }

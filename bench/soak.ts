@@ -1,0 +1,238 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { uniformRandom } from '../index-engine/random.js';
+import { freePort, ServerProcess } from './http.js';
+import { loadAverage, positiveInt } from './measure.js';
+import { machine } from './report.js';
+
+/**
+ * Soak test (`npm run bench:soak -- --minutes 10`): mixed load (searches, filtered searches, upserts that
+ * overwrite a fixed id space, deletes, payload edits, counts) from several clients against the real server
+ * for a long time. Reports the server's resident memory over time (after warm-up it must stay within 10 %:
+ * max / min <= 1.10), answers by status (only 200, and 503 under overload, are allowed) and throughput.
+ * Writes bench/results/soak.json.
+ */
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const COLLECTION = 'soak';
+const SAMPLE_MS = 5000;
+
+interface Options {
+  minutes: number;
+  warmupMinutes: number;
+  clients: number;
+  threads: number;
+  dim: number;
+  ids: number;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const options: Options = { minutes: 10, warmupMinutes: 0, clients: 8, threads: 2, dim: 64, ids: 30_000 };
+  const flags: Record<string, keyof Options> = {
+    '--minutes': 'minutes',
+    '--warmup-minutes': 'warmupMinutes',
+    '--clients': 'clients',
+    '--threads': 'threads',
+    '--dim': 'dim',
+    '--ids': 'ids',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const field = flags[argv[i]!];
+    if (field === undefined) throw new Error(`unknown flag ${argv[i]}; known: ${Object.keys(flags).join(', ')}`);
+    options[field] = positiveInt(argv[i]!, argv[++i]);
+  }
+  // warm-up: a fifth of the run by default, at least one minute when the run is long enough
+  if (options.warmupMinutes === 0)
+    options.warmupMinutes = Math.min(Math.max(1, options.minutes / 5), options.minutes / 2);
+  return options;
+}
+
+interface Sample {
+  readonly seconds: number;
+  readonly rssMiB: number;
+  readonly opsPerSecond: number;
+  readonly loadAverage: number;
+}
+
+async function rssBytes(server: ServerProcess): Promise<number> {
+  const res = await fetch(`${server.base}/metrics`);
+  const m = /^strata_process_resident_memory_bytes (\d+)/m.exec(await res.text());
+  if (!m) throw new Error('no strata_process_resident_memory_bytes in /metrics');
+  return Number(m[1]);
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const { dim, ids } = options;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-soak-'));
+  const server = new ServerProcess(ROOT, await freePort(), dataDir, options.threads);
+  const loadStart = loadAverage();
+  const statuses: Record<string, number> = {};
+  const opsByKind: Record<string, number> = {};
+  const next = uniformRandom(7);
+  const vector = () => Array.from({ length: dim }, () => Math.round((next() * 2 - 1) * 1e4) / 1e4);
+  const point = (id: number) => ({
+    id,
+    vector: vector(),
+    payload: { group: id % 50, price: id % 1000, tag: `t${id % 7}` },
+  });
+  try {
+    await server.waitReady();
+    await server.call(
+      'PUT',
+      `/collections/${COLLECTION}`,
+      JSON.stringify({ vectors: { size: dim, distance: 'Cosine' } }),
+    );
+    await server.call(
+      'PUT',
+      `/collections/${COLLECTION}/index`,
+      JSON.stringify({ field_name: 'group', field_schema: 'integer' }),
+    );
+    for (let start = 0; start < ids; start += 1000) {
+      const points = Array.from({ length: Math.min(1000, ids - start) }, (_, i) => point(start + i));
+      await server.call('PUT', `/collections/${COLLECTION}/points`, JSON.stringify({ points }));
+    }
+    process.stderr.write(
+      `soak: ${ids} points loaded; ${options.minutes} min of load from ${options.clients} clients\n`,
+    );
+
+    const operations: [number, string, () => [string, string, unknown]][] = [
+      [0.35, 'search', () => ['POST', 'points/search', { vector: vector(), limit: 10 }]],
+      [
+        0.15,
+        'filtered search',
+        () => [
+          'POST',
+          'points/search',
+          {
+            vector: vector(),
+            limit: 10,
+            filter: { must: [{ key: 'group', match: { value: Math.floor(next() * 50) } }] },
+          },
+        ],
+      ],
+      [
+        0.25,
+        'upsert',
+        () => ['PUT', 'points', { points: Array.from({ length: 50 }, () => point(Math.floor(next() * ids))) }],
+      ],
+      [
+        0.08,
+        'delete',
+        () => ['POST', 'points/delete', { points: Array.from({ length: 5 }, () => Math.floor(next() * ids)) }],
+      ],
+      [
+        0.1,
+        'set payload',
+        // by a has_id filter: an id deleted meanwhile matches nothing instead of answering 404
+        () => [
+          'POST',
+          'points/payload',
+          { filter: { must: [{ has_id: [Math.floor(next() * ids)] }] }, payload: { seen: next() } },
+        ],
+      ],
+      [
+        0.07,
+        'count',
+        () => [
+          'POST',
+          'points/count',
+          { filter: { must: [{ key: 'price', range: { lt: Math.floor(next() * 1000) } }] } },
+        ],
+      ],
+    ];
+    const pick = () => {
+      let r = next();
+      for (const op of operations) {
+        r -= op[0];
+        if (r < 0) return op;
+      }
+      return operations[0]!;
+    };
+    const started = Date.now();
+    const deadline = started + options.minutes * 60_000;
+    let completed = 0;
+    const client = async () => {
+      while (Date.now() < deadline) {
+        const [, kind, make] = pick();
+        const [method, route, body] = make();
+        let status: string;
+        try {
+          const res = await fetch(`${server.base}/collections/${COLLECTION}/${route}`, {
+            method,
+            body: JSON.stringify(body),
+            headers: { 'content-type': 'application/json' },
+          });
+          await res.arrayBuffer();
+          status = String(res.status);
+          if (res.status === 503)
+            await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 100));
+        } catch (e) {
+          status = `connection error (${String((e as Error).cause ?? e)})`;
+        }
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        opsByKind[kind] = (opsByKind[kind] ?? 0) + 1;
+        completed++;
+      }
+    };
+    const samples: Sample[] = [];
+    const sampler = (async () => {
+      let last = 0;
+      while (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, SAMPLE_MS));
+        const sample = {
+          seconds: Math.round((Date.now() - started) / 1000),
+          rssMiB: Math.round((await rssBytes(server)) / 2 ** 20),
+          opsPerSecond: Math.round(((completed - last) * 1000) / SAMPLE_MS),
+          loadAverage: loadAverage(),
+        };
+        last = completed;
+        samples.push(sample);
+        process.stderr.write(
+          `  t=${sample.seconds}s rss=${sample.rssMiB} MiB ${sample.opsPerSecond} ops/s load ${sample.loadAverage}\n`,
+        );
+      }
+    })();
+    await Promise.all([...Array.from({ length: options.clients }, client), sampler]);
+    const seconds = (Date.now() - started) / 1000;
+
+    const steady = samples.filter((s) => s.seconds >= options.warmupMinutes * 60);
+    const rss = steady.map((s) => s.rssMiB);
+    const maxOverMin = rss.length > 0 ? Math.max(...rss) / Math.min(...rss) : Number.NaN;
+    const badStatuses = Object.keys(statuses).filter((s) => s !== '200' && s !== '503');
+    const exitCode = await server.stop();
+    const result = {
+      benchmark: 'soak',
+      machine: machine(ROOT),
+      loadAverage: { start: loadStart, end: loadAverage() },
+      options,
+      seconds: Math.round(seconds),
+      operations: completed,
+      throughputPerSecond: Math.round(completed / seconds),
+      operationsByKind: opsByKind,
+      statuses,
+      rss: {
+        afterWarmupMinMiB: Math.min(...rss),
+        afterWarmupMaxMiB: Math.max(...rss),
+        maxOverMin: Math.round(maxOverMin * 1000) / 1000,
+        withinTenPercent: maxOverMin <= 1.1,
+      },
+      onlyAllowedStatuses: badStatuses.length === 0,
+      serverExitCode: exitCode,
+      samples,
+    };
+    fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+    fs.writeFileSync(path.join(ROOT, 'bench/results/soak.json'), `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(
+      `soak: ${result.operations} operations in ${result.seconds} s (${result.throughputPerSecond}/s); statuses ${JSON.stringify(statuses)}\n` +
+        `RSS after warm-up ${result.rss.afterWarmupMinMiB}-${result.rss.afterWarmupMaxMiB} MiB (max/min ${result.rss.maxOverMin}); ` +
+        `load average ${loadStart} -> ${result.loadAverage.end}; exit code ${exitCode}\n`,
+    );
+    if (!result.rss.withinTenPercent || !result.onlyAllowedStatuses || exitCode !== 0) process.exitCode = 1;
+  } finally {
+    await server.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
