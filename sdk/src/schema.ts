@@ -444,6 +444,8 @@ export interface paths {
         patch: {
             parameters: {
                 query?: {
+                    /** @description Accepted for Qdrant compatibility */
+                    timeout?: number;
                     /** @description Answer once the new normalizers are in use (default false) */
                     wait?: boolean;
                 };
@@ -661,6 +663,8 @@ export interface paths {
         put: {
             parameters: {
                 query?: {
+                    /** @description Accepted for Qdrant compatibility */
+                    timeout?: number;
                     /** @description Answer once the new normalizers are in use (default false) */
                     wait?: boolean;
                 };
@@ -777,6 +781,8 @@ export interface paths {
         put: {
             parameters: {
                 query?: {
+                    /** @description Accepted for Qdrant compatibility */
+                    timeout?: number;
                     /** @description Answer once the new normalizers are in use (default false) */
                     wait?: boolean;
                 };
@@ -3043,6 +3049,8 @@ export interface paths {
         post: {
             parameters: {
                 query?: {
+                    /** @description Accepted for Qdrant compatibility */
+                    timeout?: number;
                     /** @description Answer once done (always true in Strata) */
                     wait?: boolean;
                 };
@@ -3212,6 +3220,8 @@ export interface paths {
         delete: {
             parameters: {
                 query?: {
+                    /** @description Accepted for Qdrant compatibility */
+                    timeout?: number;
                     /** @description Answer once done (always true in Strata) */
                     wait?: boolean;
                 };
@@ -3304,6 +3314,8 @@ export interface paths {
         put: {
             parameters: {
                 query?: {
+                    /** @description Accepted for Qdrant compatibility */
+                    timeout?: number;
                     /** @description Answer once done (always true in Strata) */
                     wait?: boolean;
                 };
@@ -3414,6 +3426,8 @@ export interface paths {
                     checksum?: string;
                     /** @description Accepted for Qdrant compatibility; Strata has one replica, so it changes nothing */
                     priority?: "replica" | "snapshot" | "no_sync";
+                    /** @description Accepted for Qdrant compatibility */
+                    timeout?: number;
                     /** @description Answer once done (always true in Strata) */
                     wait?: boolean;
                 };

@@ -58,6 +58,7 @@ export const BankSideParams = Type.Object({
 
 export const BankWaitQuery = Type.Object({
   wait: Type.Optional(Type.Boolean({ description: 'Answer once the new normalizers are in use (default false)' })),
+  timeout: Type.Optional(Type.Integer({ minimum: 1, description: 'Accepted for Qdrant compatibility' })),
 });
 
 const BankInfoSchema = Type.Object({

@@ -37,12 +37,16 @@ export const RecoverSnapshotSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const Timeout = Type.Optional(Type.Integer({ minimum: 1, description: 'Accepted for Qdrant compatibility' }));
+
 export const SnapshotWaitQuery = Type.Object({
   wait: Type.Optional(Type.Boolean({ description: 'Answer once done (always true in Strata)' })),
+  timeout: Timeout,
 });
 
 export const UploadSnapshotQuery = Type.Object({
   wait: Type.Optional(Type.Boolean({ description: 'Answer once done (always true in Strata)' })),
   priority: Type.Optional(Priority),
   checksum: Type.Optional(Sha256),
+  timeout: Timeout,
 });

@@ -47,6 +47,10 @@ const templates: Record<string, unknown> = {
   'POST /collections/{collection_name}/points/search/batch': { searches: [{ vector, limit: 3, filter }] },
   'POST /collections/{collection_name}/points/query': { query: vector, limit: 5, filter },
   'POST /collections/{collection_name}/points/query/batch': { searches: [{ query: vector, limit: 3 }] },
+  'PATCH /collections/{collection_name}': { hubness: { method: 'is', beta_q: 10, candidates: 50 } },
+  'PUT /collections/{collection_name}/banks/query': { vectors: [vector] },
+  'PUT /collections/{collection_name}/banks/gallery': { sample: 2 },
+  'PUT /collections/{collection_name}/snapshots/recover': { location: 'missing-1.snapshot', checksum: 'a'.repeat(64) },
 };
 /** Valid for the schema, refused by the server's own checks (each one a documented limit or error). */
 const badFilters = [

@@ -30,12 +30,15 @@ export function routesOf(spec: Schema): Route[] {
   const out: Route[] = [];
   for (const [template, ops] of Object.entries(spec.paths as Record<string, Record<string, Schema>>)) {
     for (const [method, op] of Object.entries(ops)) {
-      const parameters = (op.parameters ?? []) as { in: string; name: string }[];
+      const parameters = (op.parameters ?? []) as { in: string; name: string; schema?: { type?: string } }[];
       out.push({
         method: method.toUpperCase(),
         template,
         params: parameters.filter((p) => p.in === 'path').map((p) => p.name),
-        queryParams: parameters.filter((p) => p.in === 'query').map((p) => p.name),
+        // the query parameters a hostile value can break: booleans and integers (a free string takes anything)
+        queryParams: parameters
+          .filter((p) => p.in === 'query' && (p.schema?.type === 'boolean' || p.schema?.type === 'integer'))
+          .map((p) => p.name),
         body: op.requestBody?.content?.['application/json']?.schema ?? null,
       });
     }
@@ -106,10 +109,13 @@ const hostileId = fc.oneof(
 );
 
 /** Query strings no route accepts: `wait` must be a boolean and `timeout` a positive integer. */
-const hostileQuery = fc.oneof(
-  fc.constantFrom('wait=maybe', 'wait=%00', 'timeout=-1', 'timeout=1e400', 'timeout=abc', 'timeout=0'),
-  fc.string({ maxLength: 20 }).map((s) => `wait=${encodeSegment(`x${s}`)}`),
+/** A value no boolean or integer query parameter accepts, for one of the route's own parameters. */
+const hostileQueryValue = fc.oneof(
+  fc.constantFrom('maybe', '%00', '-1', '1e400', 'abc', '2.9', '-0.5'),
+  fc.string({ maxLength: 20 }).map((s) => encodeSegment(`x${s}`)),
 );
+const hostileQuery = (names: readonly string[]) =>
+  fc.tuple(fc.constantFrom(...names), hostileQueryValue).map(([name, value]) => `${name}=${value}`);
 
 /** JSON values by type, hostile where they can be: huge numbers, NaN-like strings, traversal, long text. */
 const VALUES_BY_TYPE: Readonly<Record<string, fc.Arbitrary<unknown>>> = {
@@ -250,9 +256,15 @@ function bodyRequests(
   });
   const badJson = fc.oneof(
     fc.integer({ min: 1, max: Math.max(1, json.length - 1) }).map((n) => req('truncated json', json.slice(0, n))),
-    fc
-      .constantFrom('NaN', 'Infinity', '-Infinity', 'undefined', "'x'", '0x10', '01', '1e', '.5', '+1')
-      .map((tok) => req('bad token', json.replace(/(-?\d+(\.\d+)?)/, tok))),
+    fc.constantFrom('NaN', 'Infinity', '-Infinity', 'undefined', "'x'", '0x10', '01', '1e', '.5', '+1').map((tok) =>
+      // a template without a number gets the token as a new member, so the body is always invalid JSON
+      req(
+        'bad token',
+        /\d/.test(json)
+          ? json.replace(/(-?\d+(\.\d+)?)/, tok)
+          : json.replace(/}$/, `${json === '{}' ? '' : ','}"bad":${tok}}`),
+      ),
+    ),
     fc
       .constantFrom('{', '}', '[', '{"a":1,}', '{"a" 1}', "{'a':1}", '\u0000', '{"a":"\\u12"}', '{"a":tru}')
       .map((s) => req('bad json', s)),
@@ -333,7 +345,7 @@ export function requestsFor(spec: Schema, route: Route, target: FuzzTarget): fc.
   }
   if (route.queryParams.length > 0) {
     choices.push(
-      hostileQuery.map((q) => ({
+      hostileQuery(route.queryParams).map((q) => ({
         method: route.method,
         path: `${concretePath(route, (name) => realParam(name, target))}?${q}`,
         ...bodyOf('hostile query'),
@@ -347,12 +359,14 @@ export function requestsFor(spec: Schema, route: Route, target: FuzzTarget): fc.
   if (choices.length === 0) {
     // routes without parameters or body (GET /, /healthz, /metrics, /collections): junk query strings and bodies
     choices.push(
-      fc.tuple(hostileQuery, fc.option(fc.constantFrom('{', deepArray(20_000), '\u0000\u00ff'))).map(([q, body]) => ({
-        method: route.method,
-        path: `${route.template}?${q}`,
-        ...(body === null ? {} : { body, contentType: 'application/json' }),
-        kind: 'junk on a parameterless route',
-      })),
+      fc
+        .tuple(hostileQuery(['wait', 'timeout']), fc.option(fc.constantFrom('{', deepArray(20_000), '\u0000\u00ff')))
+        .map(([q, body]) => ({
+          method: route.method,
+          path: `${route.template}?${q}`,
+          ...(body === null ? {} : { body, contentType: 'application/json' }),
+          kind: 'junk on a parameterless route',
+        })),
     );
   }
   return fc.oneof(...choices);
