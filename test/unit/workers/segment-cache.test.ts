@@ -1,0 +1,37 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+// @ts-expect-error compiled JavaScript without a declaration next to the test
+import { SegmentCache } from '../../../dist/workers/segment-cache.js';
+
+describe('SegmentCache', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('keeps an entry while it is used and lets it go once unused for the idle time', () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(0);
+    const cache = new SegmentCache(30_000, 256);
+    let made = 0;
+    const make = () => ({ n: ++made });
+    const live = cache.get(1, make);
+    cache.get(2, make); // a segment that is merged away: never asked for again
+    for (let t = 10_000; t <= 60_000; t += 10_000) {
+      vi.setSystemTime(t);
+      expect(cache.get(1, make)).toBe(live); // the same object: decoded once
+    }
+    expect(cache.size).toBe(1); // entry 2, idle for 60 s, was swept
+    expect(made).toBe(2);
+    vi.setSystemTime(200_000);
+    expect(cache.get(1, make)).not.toBe(live); // idle too long: made again
+  });
+
+  it('holds at most `max` entries, dropping the least recently used', () => {
+    const cache = new SegmentCache(60_000, 3);
+    for (const uid of [1, 2, 3]) cache.get(uid, () => uid);
+    cache.get(1, () => -1); // 1 is now the most recently used
+    cache.get(4, () => 4); // evicts 2
+    expect(cache.size).toBe(3);
+    expect(cache.get(2, () => 'again')).toBe('again');
+    expect(cache.get(1, () => 'again')).toBe(1);
+  });
+});

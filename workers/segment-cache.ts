@@ -1,0 +1,41 @@
+/**
+ * Per-segment values a thread keeps between tasks (decoded graphs, codes, payload rows, memory objects), keyed
+ * by segment uid. A segment that was merged, vacuumed or dropped is never asked for again, so an entry unused
+ * for `idleMs` is let go: without that, every sealed-then-replaced segment's shared memory would stay reachable
+ * from every worker until `max` newer segments pushed it out, and resident memory would grow under a steady
+ * write load. Entries are swept when the thread runs a task (an idle worker blocks between tasks).
+ */
+export class SegmentCache<T> {
+  private readonly entries = new Map<number, { value: T; usedAt: number }>();
+  private lastSweep = 0;
+
+  constructor(
+    private readonly idleMs = 30_000,
+    private readonly max = 256,
+  ) {}
+
+  get(uid: number, make: () => T): T {
+    const now = Date.now();
+    this.sweep(now);
+    let entry = this.entries.get(uid);
+    if (entry === undefined) {
+      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as number);
+      entry = { value: make(), usedAt: now };
+    } else {
+      entry.usedAt = now;
+      this.entries.delete(uid); // re-inserted below: Map order doubles as least-recently-used order
+    }
+    this.entries.set(uid, entry);
+    return entry.value;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private sweep(now: number): void {
+    if (now - this.lastSweep < 1000) return;
+    this.lastSweep = now;
+    for (const [uid, entry] of this.entries) if (now - entry.usedAt > this.idleMs) this.entries.delete(uid);
+  }
+}
