@@ -8,6 +8,15 @@ import { exportCollection } from './export.js';
 import { RestClient, RestError } from './http.js';
 import { importFile } from './import.js';
 import { FORMATS, type Format } from './readers.js';
+import {
+  createSnapshot,
+  deleteSnapshot,
+  downloadSnapshot,
+  formatSnapshots,
+  listSnapshots,
+  restoreSnapshot,
+  uploadSnapshot,
+} from './snapshot.js';
 
 function positiveInt(max: number) {
   return (value: string): number => {
@@ -32,12 +41,20 @@ function clientCommand(program: Command, name: string): Command {
     .option('-q, --quiet', 'no progress bar (it is also off when stderr is not a terminal)', false);
 }
 
+function sha256(value: string): string {
+  if (!/^[0-9a-fA-F]{64}$/.test(value)) throw new InvalidArgumentError('must be a sha256: 64 hexadecimal digits');
+  return value.toLowerCase();
+}
+
+const printJson = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
 function clientOf(opts: { url: string; apiKey?: string; retries: number }, onRetry?: (m: string) => void) {
   return new RestClient({ url: opts.url, apiKey: opts.apiKey, retries: opts.retries, onRetry });
 }
 
 const program = new Command('strata')
-  .description('Strata vector database: run the server, import and export collections')
+  .description('Strata vector database: run the server, import and export collections, manage snapshots')
   .showHelpAfterError();
 
 program
@@ -101,6 +118,80 @@ clientCommand(program, 'export')
       quiet: opts.quiet,
     });
     process.stderr.write(`${line}\n`);
+  });
+
+const snapshot = program
+  .command('snapshot')
+  .description("make, list, download, upload, restore and delete a collection's snapshots");
+
+clientCommand(snapshot, 'create')
+  .description('make a snapshot of a collection (consistent while writes continue)')
+  .argument('<collection>', 'collection name')
+  .option('--json', 'print the server answer as JSON', false)
+  .action(async (collection: string, opts) => {
+    const made = await createSnapshot(clientOf(opts), collection);
+    if (opts.json) printJson(made);
+    else print(`created snapshot ${made.name} of ${collection} (${made.size} bytes, sha256 ${made.checksum})`);
+  });
+
+clientCommand(snapshot, 'list')
+  .description("list a collection's snapshots, oldest first (also after the collection was deleted)")
+  .argument('<collection>', 'collection name')
+  .option('--json', 'print the server answer as JSON', false)
+  .action(async (collection: string, opts) => {
+    const list = await listSnapshots(clientOf(opts), collection);
+    if (opts.json) printJson(list);
+    else print(formatSnapshots(list));
+  });
+
+clientCommand(snapshot, 'download')
+  .description('stream a snapshot to a file and check its sha256 against the one the server reported')
+  .argument('<collection>', 'collection name')
+  .argument('<snapshot>', 'snapshot name, as listed')
+  .argument('[file]', 'output file (default: the snapshot name, in the working directory)')
+  .action(async (collection: string, name: string, file: string | undefined, opts) => {
+    const client = clientOf(opts, (m) => process.stderr.write(`${m}\n`));
+    print(await downloadSnapshot(client, { collection, snapshot: name, file, quiet: opts.quiet }));
+  });
+
+clientCommand(snapshot, 'upload')
+  .description('restore a collection (created or replaced) from a local archive, streamed as a multipart upload')
+  .argument('<collection>', 'collection to restore into')
+  .argument('<file>', 'snapshot archive')
+  .option('--checksum <sha256>', 'refuse the archive unless its sha256 is this', sha256)
+  .action(async (collection: string, file: string, opts) => {
+    const client = clientOf(opts, (m) => process.stderr.write(`${m}\n`));
+    print(await uploadSnapshot(client, { collection, file, checksum: opts.checksum, quiet: opts.quiet }));
+  });
+
+clientCommand(snapshot, 'restore')
+  .description(
+    'restore a collection (created or replaced) from a snapshot the server can reach: a snapshot name, a file:// URL, or an http(s):// URL (for a local file, use upload)',
+  )
+  .argument('<collection>', 'collection to restore into')
+  .argument('<snapshot-or-url>', 'snapshot name (of any collection) or URL')
+  .option('--checksum <sha256>', 'refuse the archive unless its sha256 is this', sha256)
+  .addOption(
+    new Option('--source-api-key <key>', 'api-key the server sends when it downloads an http(s) URL').env(
+      'STRATA_SOURCE_API_KEY',
+    ),
+  )
+  .action(async (collection: string, location: string, opts) => {
+    const line = await restoreSnapshot(clientOf(opts), {
+      collection,
+      location,
+      checksum: opts.checksum,
+      sourceApiKey: opts.sourceApiKey,
+    });
+    print(line);
+  });
+
+clientCommand(snapshot, 'delete')
+  .description('delete a snapshot archive')
+  .argument('<collection>', 'collection name')
+  .argument('<snapshot>', 'snapshot name, as listed')
+  .action(async (collection: string, name: string, opts) => {
+    print(await deleteSnapshot(clientOf(opts), collection, name));
   });
 
 try {

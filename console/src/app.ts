@@ -4,6 +4,8 @@
  * so it sends the API key the user saved in this browser, as the `api-key` header.
  */
 
+import { histogramChart } from './chart.js';
+
 const KEY_STORAGE = 'strata.apiKey';
 const API_BASE = new URL('../', window.location.href);
 
@@ -18,13 +20,49 @@ interface CollectionInfo {
     hnsw_config: Record<string, unknown>;
     optimizer_config: Record<string, unknown>;
     quantization_config: Record<string, unknown> | null;
+    hubness?: { method: string; beta_q: number; beta_g: number; candidates: number | null };
   };
   payload_schema: Record<string, { data_type: string; points: number }>;
 }
 interface ScoredPoint {
   id: number | string;
   score: number;
+  raw_score?: number;
   payload: Record<string, unknown> | null;
+}
+/** GET /collections/{name}/banks/{side}: null when the collection has no such bank. */
+interface BankInfo {
+  side: 'query' | 'gallery';
+  size: number;
+  version: number;
+  provenance: Record<string, unknown>;
+  created_at: string;
+  normalizers: { current: boolean; computing: boolean; in_use: { version: number; beta: number } | null };
+}
+interface HubnessStats {
+  queries: number;
+  points: number;
+  skewness: number;
+  max: number;
+  hub_occupancy: number;
+  anti_hub_rate: number;
+  hubs: { id: number | string; count: number }[];
+  histogram: { from: number; to: number; points: number }[];
+}
+/** GET /collections/{name}/hubness: `rescored` is null when the collection's method is none. */
+interface HubnessReport {
+  k: number;
+  query_source: 'query_bank' | 'stored_points';
+  queries: number;
+  method: string;
+  raw: HubnessStats;
+  rescored: HubnessStats | null;
+}
+interface SnapshotInfo {
+  name: string;
+  creation_time: string;
+  size: number;
+  checksum: string;
 }
 
 class ApiError extends Error {
@@ -130,6 +168,169 @@ function kvRows(rows: [string, unknown][]): HTMLTableRowElement[] {
   });
 }
 
+/** Fills a `grid` table: a header row, then the rows, or one muted row saying `empty`. */
+function fillGrid(table: HTMLElement, headers: string[], rows: (string | Node)[][], empty: string): void {
+  const head = el('tr');
+  head.append(...headers.map((h) => el('th', h)));
+  const body = rows.map((cells) => {
+    const tr = el('tr');
+    for (const cell of cells) {
+      const td = el('td');
+      td.append(cell);
+      tr.append(td);
+    }
+    return tr;
+  });
+  if (body.length === 0) {
+    const tr = el('tr');
+    const td = el('td', empty, 'muted');
+    td.colSpan = headers.length;
+    tr.append(td);
+    body.push(tr);
+  }
+  table.replaceChildren(head, ...body);
+}
+
+const HUBNESS_METHODS = ['none', 'is', 'dis', 'dual_is', 'dual_dis'];
+
+function showHubnessSetting(info: CollectionInfo): void {
+  const setting = info.config.hubness ?? { method: 'none', beta_q: 20, beta_g: 5, candidates: null };
+  $('hubness-setting').replaceChildren(
+    ...kvRows([
+      ['method', setting.method],
+      ['beta_q', setting.beta_q],
+      ['beta_g', setting.beta_g],
+      ['candidates', setting.candidates ?? 'auto: max(100, 10 × (limit + offset))'],
+    ]),
+  );
+}
+
+/** "vectors", or "sample, requested 50, points 300": where a bank's vectors came from. */
+const provenance = (p: Record<string, unknown>) =>
+  Object.entries(p)
+    .map(([k, v]) => (k === 'source' ? String(v) : `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`))
+    .join(', ');
+
+/** "in use: v1, β 20", or what is missing, for a bank's normalizers. */
+function normalizerState(bank: BankInfo): string {
+  const { in_use, computing, current } = bank.normalizers;
+  const parts = [in_use === null ? 'none in use' : `in use: v${in_use.version}, β ${in_use.beta}`];
+  if (computing) parts.push('computing');
+  else if (!current) parts.push('stale');
+  return parts.join('; ');
+}
+
+async function loadBanks(name: string): Promise<void> {
+  const banks = await Promise.all(
+    (['query', 'gallery'] as const).map((side) =>
+      api<BankInfo | null>('GET', `${collectionPath(name)}/banks/${side}`).then((bank) => ({ side, bank })),
+    ),
+  );
+  fillGrid(
+    $('banks'),
+    ['bank', 'size', 'version', 'source', 'created', 'normalizers'],
+    banks.map(({ side, bank }) =>
+      bank === null
+        ? [side, 'none', '', '', '', '']
+        : [
+            side,
+            String(bank.size),
+            String(bank.version),
+            provenance(bank.provenance),
+            bank.created_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+            normalizerState(bank),
+          ],
+    ),
+    '',
+  );
+}
+
+/** Hubs listed under the chart (the report has 20 per side; the first ones tell the story). */
+const SHOWN_HUBS = 10;
+
+const percent = (share: number) => `${(share * 100).toFixed(1)} %`;
+
+/** The hubness diagnostics: histogram chart, summary figures and the largest hubs, raw beside rescored. */
+function showHubnessReport(report: HubnessReport): void {
+  const series = [{ name: 'raw', color: '#9aa5c4', bins: report.raw.histogram }];
+  if (report.rescored) series.push({ name: 'rescored', color: '#3557d4', bins: report.rescored.histogram });
+  const source = report.query_source === 'query_bank' ? 'query bank' : 'a sample of stored points';
+  $('hubness-chart').replaceChildren(
+    histogramChart(series, `k-occurrence N_${report.k} of ${report.raw.points} points over ${report.queries} queries`),
+  );
+  $('hubness-source').textContent =
+    `N_${report.k} over ${report.queries} queries from the ${source}; rescoring: ${report.method}` +
+    (report.rescored ? '' : ' (set a method to compare)');
+  const sides = [report.raw, ...(report.rescored ? [report.rescored] : [])];
+  const row = (label: string, value: (s: HubnessStats) => string) => [label, ...sides.map(value)];
+  fillGrid(
+    $('hubness-figures'),
+    ['', 'raw', ...(report.rescored ? [`rescored (${report.method})`] : [])],
+    [
+      row('skewness', (s) => s.skewness.toFixed(2)),
+      row('hub occupancy', (s) => percent(s.hub_occupancy)),
+      row('anti-hub rate', (s) => percent(s.anti_hub_rate)),
+      row(`largest N_${report.k}`, (s) => String(s.max)),
+    ],
+    '',
+  );
+  const hubCell = (s: HubnessStats, i: number) => {
+    const hub = s.hubs[i];
+    return hub === undefined ? '' : `${hub.id} (${hub.count})`;
+  };
+  const ranks = Math.min(SHOWN_HUBS, Math.max(...sides.map((s) => s.hubs.length)));
+  fillGrid(
+    $('hubness-hubs'),
+    ['#', 'raw hub (N_k)', ...(report.rescored ? ['rescored hub (N_k)'] : [])],
+    Array.from({ length: ranks }, (_, i) => [String(i + 1), ...sides.map((s) => hubCell(s, i))]),
+    'no point is in any list',
+  );
+  $('hubness-report').hidden = false;
+}
+
+async function measureHubness(): Promise<void> {
+  if (current === null) return;
+  const name = current;
+  const button = $('measure-hubness') as HTMLButtonElement;
+  button.disabled = true;
+  $('hubness-status').textContent = 'measuring…';
+  try {
+    const report = await api<HubnessReport>('GET', `${collectionPath(name)}/hubness?k=10`);
+    if (current === name) showHubnessReport(report);
+  } finally {
+    button.disabled = false;
+    $('hubness-status').textContent = '';
+  }
+}
+
+async function loadSnapshots(name: string): Promise<void> {
+  const list = await api<SnapshotInfo[]>('GET', `${collectionPath(name)}/snapshots`);
+  fillGrid(
+    $('snapshots'),
+    ['name', 'created', 'size', 'sha256'],
+    list.map((s) => {
+      const sum = el('code', `${s.checksum.slice(0, 12)}…`);
+      sum.title = s.checksum;
+      return [s.name, s.creation_time, `${(s.size / 2 ** 20).toFixed(2)} MB`, sum];
+    }),
+    'no snapshots yet',
+  );
+}
+
+async function createSnapshot(): Promise<void> {
+  if (current === null) return;
+  const name = current;
+  const button = $('create-snapshot') as HTMLButtonElement;
+  button.disabled = true;
+  try {
+    const made = await api<SnapshotInfo>('POST', `${collectionPath(name)}/snapshots`);
+    $('snapshot-status').textContent = `created ${made.name}`;
+    if (current === name) await loadSnapshots(name);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 async function showCollection(name: string): Promise<void> {
   current = name;
   const info = await api<CollectionInfo>('GET', collectionPath(name));
@@ -156,23 +357,19 @@ async function showCollection(name: string): Promise<void> {
       ['quantization', info.config.quantization_config ?? 'none'],
     ]),
   );
-  const schema = Object.entries(info.payload_schema);
-  const head = el('tr');
-  head.append(el('th', 'field'), el('th', 'type'), el('th', 'points'));
-  $('payload-schema').replaceChildren(
-    head,
-    ...(schema.length === 0
-      ? [kvRows([['none', '']])[0]!]
-      : schema.map(([field, s]) => {
-          const tr = el('tr');
-          tr.append(el('td', field), el('td', s.data_type), el('td', String(s.points)));
-          return tr;
-        })),
+  fillGrid(
+    $('payload-schema'),
+    ['field', 'type', 'points'],
+    Object.entries(info.payload_schema).map(([field, schema]) => [field, schema.data_type, String(schema.points)]),
+    'none',
   );
+  showHubnessSetting(info);
+  $('hubness-report').hidden = true;
+  $('snapshot-status').textContent = '';
   $('raw-info').textContent = JSON.stringify(info, null, 2);
   (document.querySelector('#results tbody') as HTMLElement).replaceChildren();
   $('search-time').textContent = '';
-  await loadCollections();
+  await Promise.all([loadBanks(name), loadSnapshots(name), loadCollections()]);
 }
 
 function parseJsonField(id: string, what: string): unknown {
@@ -203,7 +400,13 @@ function resultRow(point: ScoredPoint, rank: number): HTMLTableRowElement {
   const tr = el('tr');
   const payload = el('td');
   payload.append(el('code', point.payload === null ? '' : JSON.stringify(point.payload)));
-  tr.append(el('td', String(rank + 1)), el('td', String(point.id)), el('td', point.score.toFixed(4)), payload);
+  tr.append(
+    el('td', String(rank + 1)),
+    el('td', String(point.id)),
+    el('td', point.score.toFixed(4)),
+    el('td', point.raw_score === undefined ? '' : point.raw_score.toFixed(4)),
+    payload,
+  );
   return tr;
 }
 
@@ -213,13 +416,20 @@ async function search(): Promise<void> {
   const vector = await queryVector(name);
   const filter = parseJsonField('filter', 'The filter');
   const ef = input('ef').value;
+  // empty: the collection's own method applies
+  const rescore = ($('rescore') as HTMLSelectElement).value;
   const started = performance.now();
   const points = await api<ScoredPoint[]>('POST', `${collectionPath(name)}/points/search`, {
     vector,
     limit: Number(input('limit').value) || 10,
     with_payload: true,
+    with_raw_score: true,
     ...(filter === undefined ? {} : { filter }),
-    params: { exact: input('exact').checked, ...(ef ? { hnsw_ef: Number(ef) } : {}) },
+    params: {
+      exact: input('exact').checked,
+      ...(ef ? { hnsw_ef: Number(ef) } : {}),
+      ...(rescore ? { rescore } : {}),
+    },
   });
   const body = document.querySelector('#results tbody') as HTMLElement;
   body.replaceChildren(...points.map(resultRow));
@@ -265,6 +475,16 @@ function wire(): void {
     void route();
   });
   $('refresh').addEventListener('click', () => void loadCollections());
+  const methods = $('rescore');
+  for (const method of HUBNESS_METHODS) methods.append(new Option(method, method));
+  $('measure-hubness').addEventListener('click', () => {
+    showError(null);
+    measureHubness().catch(showError);
+  });
+  $('create-snapshot').addEventListener('click', () => {
+    showError(null);
+    createSnapshot().catch(showError);
+  });
   for (const radio of document.querySelectorAll<HTMLInputElement>('input[name="mode"]')) {
     radio.addEventListener('change', () => {
       const byPoint = radio.value === 'point' && radio.checked;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, ROOT, type RunningServer, startServer } from '../helpers/server.js';
+import { api, ROOT, type RunningServer, randomVector, rng, startServer } from '../helpers/server.js';
 
 /**
  * The web console in a real headless Chromium (the distribution's package; playwright-core downloads nothing).
@@ -37,6 +37,28 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
+
+/**
+ * A collection with hubs for the DBNorm views: 300 random points, ten of them close to the direction the queries
+ * lean to (so they are near most queries), a query bank of such queries, a sampled gallery bank, and dual_is.
+ */
+async function makeHubs(): Promise<void> {
+  const next = rng(7);
+  const centre = [0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0, 0];
+  const hub = () => centre.map((c) => c + (next() - 0.5) * 0.2);
+  const query = () => randomVector(next, 8).map((x, i) => x * 0.5 + centre[i]!);
+  await call('PUT', '/collections/hubs', { vectors: { size: 8, distance: 'Cosine' } });
+  await call('PUT', '/collections/hubs/points?wait=true', {
+    points: Array.from({ length: 300 }, (_, i) => ({
+      id: i,
+      vector: i < 10 ? hub() : randomVector(next, 8),
+      payload: { title: `Item ${i}`, kind: i % 2 === 0 ? 'even' : 'odd' },
+    })),
+  });
+  await call('PUT', '/collections/hubs/banks/query?wait=true', { vectors: Array.from({ length: 60 }, query) });
+  await call('PUT', '/collections/hubs/banks/gallery?wait=true', { sample: 50 });
+  await call('PATCH', '/collections/hubs?wait=true', { hubness: { method: 'dual_is' } });
+}
 
 describe('the console files', () => {
   it('are served at /console/ without a key, while the API still needs one', async () => {
@@ -101,10 +123,6 @@ describe.skipIf(!hasChromium)('the console in headless Chromium', () => {
     const ids = await page.locator('#results tbody tr td:nth-child(2)').allTextContents();
     expect(ids).toEqual(expected.body.result.map((p: { id: number }) => String(p.id)));
     expect(await page.textContent('#search-time')).toMatch(/^5 results in \d+ ms$/);
-    if (process.env.STRATA_UPDATE_SCREENSHOT === '1') {
-      fs.mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
-      await page.screenshot({ path: path.join(ROOT, 'docs/console.png'), fullPage: true });
-    }
 
     // similar to a point: its own vector comes first, with score 1
     await page.check('input[name="mode"][value="point"]');
@@ -120,6 +138,93 @@ describe.skipIf(!hasChromium)('the console in headless Chromium', () => {
     await page.fill('#point-id', '999');
     await page.click('#search');
     await expect.poll(() => page.textContent('#error')).toContain('STRATA_ERR_POINT_NOT_FOUND');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows the hubness setting, banks, snapshots and diagnostics, and runs a rescored search', async () => {
+    await makeHubs();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.url}/console/`);
+    await page.evaluate((key) => localStorage.setItem('strata.apiKey', key), KEY);
+    await page.goto(`${server.url}/console/#/collections/hubs`);
+    await page.waitForSelector('#banks td:text("gallery")');
+    expect(await page.locator('#hubness-setting tr').allInnerTexts()).toContainEqual('method\tdual_is');
+    const banks = await page.locator('#banks tr').allInnerTexts();
+    expect(banks[1]).toMatch(/^query\t60\t1\tvectors\t[^\t]+\tin use: v1, β 20$/);
+    expect(banks[2]).toMatch(/^gallery\t50\t1\tsample, requested 50, points 300\t[^\t]+\tin use: v1, β 5$/);
+    expect(await page.textContent('#snapshots')).toContain('no snapshots yet');
+
+    // a snapshot made from the console appears in the list the API gives
+    await page.click('#create-snapshot');
+    await expect.poll(() => page.textContent('#snapshot-status')).toMatch(/^created hubs-.*\.snapshot$/);
+    const listed = (await call('GET', '/collections/hubs/snapshots')).body.result as { name: string }[];
+    expect(listed).toHaveLength(1);
+    expect(await page.locator('#snapshots td:first-child').allTextContents()).toEqual([listed[0]!.name]);
+
+    // hubness diagnostics: one bar per non-empty bin and series, with the counts the API reports
+    await page.click('#measure-hubness');
+    await page.waitForSelector('#hubness-report:not([hidden]) svg.histogram');
+    const report = (await call('GET', '/collections/hubs/hubness?k=10')).body.result;
+    expect(report.rescored).not.toBeNull();
+    expect(report.rescored.skewness).toBeLessThan(report.raw.skewness); // what the picture is there to show
+    const bars = async (series: string) =>
+      (await page
+        .locator(`svg.histogram rect.bar.${series}`)
+        .evaluateAll((rects) => rects.map((r) => Number(r.getAttribute('data-points'))))) as number[];
+    const nonEmpty = (h: { points: number }[]) => h.map((b) => b.points).filter((n) => n > 0);
+    const raw = await bars('raw');
+    const rescored = await bars('rescored');
+    expect(raw.length).toBeGreaterThan(1);
+    expect(rescored.length).toBeGreaterThan(1);
+    expect(raw).toEqual(nonEmpty(report.raw.histogram));
+    expect(rescored).toEqual(nonEmpty(report.rescored.histogram));
+    expect(raw.reduce((a, b) => a + b)).toBe(300);
+    const figures = await page.locator('#hubness-figures tr').allInnerTexts();
+    expect(figures[0]).toBe('\traw\trescored (dual_is)');
+    expect(figures[1]).toBe(`skewness\t${report.raw.skewness.toFixed(2)}\t${report.rescored.skewness.toFixed(2)}`);
+    const topHub = report.raw.hubs[0];
+    expect(await page.locator('#hubness-hubs tr').nth(1).locator('td').allTextContents()).toEqual([
+      '1',
+      `${topHub.id} (${topHub.count})`,
+      expect.stringMatching(/^\S+ \(\d+\)$/),
+    ]);
+    expect(await page.textContent('#hubness-source')).toContain('60 queries from the query bank');
+
+    // the playground passes the chosen method as params.rescore and shows the raw score beside the rescored one
+    const vector = [0.5, 0.45, 0.4, 0.35, 0.2, 0.1, 0.05, 0];
+    await page.fill('#vector', JSON.stringify(vector));
+    await page.fill('#filter', '{"must": [{"key": "kind", "match": {"value": "even"}}]}');
+    await page.fill('#limit', '6');
+    await page.selectOption('#rescore', 'is');
+    await page.click('#search');
+    await expect.poll(() => page.locator('#results tbody tr').count()).toBe(6);
+    const expected = await call('POST', '/collections/hubs/points/search', {
+      vector,
+      limit: 6,
+      filter: { must: [{ key: 'kind', match: { value: 'even' } }] },
+      with_raw_score: true,
+      params: { rescore: 'is' },
+    });
+    const cells = await page
+      .locator('#results tbody tr')
+      .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].slice(1, 4).map((td) => td.textContent)));
+    expect(cells).toEqual(
+      expected.body.result.map((p: { id: number; score: number; raw_score: number }) => [
+        String(p.id),
+        p.score.toFixed(4),
+        p.raw_score.toFixed(4),
+      ]),
+    );
+    // rescoring changed the order: the raw scores do not descend
+    const rawScores = cells.map((c) => Number(c[2]));
+    expect(rawScores).not.toEqual([...rawScores].sort((a, b) => b - a));
+    if (process.env.STRATA_UPDATE_SCREENSHOT === '1') {
+      fs.mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
+      await page.screenshot({ path: path.join(ROOT, 'docs/console.png'), fullPage: true });
+    }
     expect(errors).toEqual([]);
     await page.close();
   });
