@@ -6,6 +6,7 @@
  * to about 1e-6 relative, not bit for bit.
  */
 import { type Distance, METRICS } from '../metric.js';
+import type { ScoreBatch } from '../scorer.js';
 import {
   leaseScratch,
   releaseScratch,
@@ -17,7 +18,16 @@ import {
   vectorsView,
 } from './memory-layout.js';
 import type { SegmentMemory } from './wasm-api.js';
-import { createWasmKernels, type PairKernel, type ScanKernel, wasmSimdSupported } from './wasm-kernels.js';
+import {
+  createWasmKernels,
+  type GatherKernel,
+  type PairKernel,
+  type ScanKernel,
+  wasmSimdSupported,
+} from './wasm-kernels.js';
+
+/** Rows per gather call: the slot's output block holds the ids in its first half and the scores in the second. */
+export const GATHER_ROWS = SCAN_BLOCK / 2;
 
 export interface KernelSet {
   /** Which kernels this query got ('js' when SIMD is unsupported or every scratch slot was leased). */
@@ -27,6 +37,8 @@ export interface KernelSet {
   raw(rowOffset: number): number;
   /** Scores rows [firstRow, firstRow + count) into out[0, count). */
   scanBlock(firstRow: number, count: number, out: Float32Array): void;
+  /** Scores a list of rows in one call (the WASM gather kernel over the scratch slot); absent for JS kernels. */
+  readonly batch?: ScoreBatch | undefined;
   /** Frees the scratch slot; idempotent. The set must not be used afterwards (the slot is someone else's). */
   release(): void;
 }
@@ -77,6 +89,7 @@ function bindWasm(
   const name = KERNEL_NAMES[distance];
   const pair: PairKernel = kernels[name];
   const scan: ScanKernel = kernels[`${name}Scan`];
+  const gather: GatherKernel = kernels[`${name}Gather`];
   const queryPtr = scratchQueryPtr(dim, slot);
   const outPtr = scratchOutPtr(dim, slot);
   new Float32Array(memory.buffer, queryPtr, dim).set(query);
@@ -84,10 +97,18 @@ function bindWasm(
   const base = vectorsByteOffset(dim);
   const rowBytes = dim * 4;
   let released = false;
+  const scoresPtr = outPtr + GATHER_ROWS * 4;
+  const batch: ScoreBatch = {
+    capacity: GATHER_ROWS,
+    ids: new Uint32Array(memory.buffer, outPtr, GATHER_ROWS),
+    scores: new Float32Array(memory.buffer, scoresPtr, GATHER_ROWS),
+    score: (count) => gather(queryPtr, base, outPtr, count, dim, scoresPtr),
+  };
   return {
     backend: 'wasm',
     dim,
     raw: (rowOffset) => pair(queryPtr, base + rowOffset * rowBytes, dim),
+    batch,
     scanBlock(firstRow, count, out) {
       checkBlock(count, out);
       for (let done = 0; done < count; done += SCAN_BLOCK) {

@@ -335,6 +335,54 @@
           (local.set $out (i32.add (local.get $out) (i32.const 4)))
           (br_if $row (i32.lt_u (local.get $out) (local.get $outEnd)))))))
 
+;; ---- gathers: rows named by a list of ids -----------------------------------------------------------
+  ;; Graph search scores the unvisited neighbours of one node at a time: one call per list instead of one per
+  ;; neighbour saves the JS-to-wasm transitions, and the loads of consecutive rows overlap in the out-of-order
+  ;; core. Row id i is the u32 at ids + 4i; its score goes to out + 4i (out may equal ids: each id is read
+  ;; before its slot is written). Each row calls the pair kernel, so scores are bit-identical to it.
+
+  (func (export "dotGather") (param $q i32) (param $base i32) (param $ids i32) (param $count i32) (param $dim i32)
+    (param $out i32)
+    (local $stride i32) (local $end i32)
+    (local.set $stride (i32.shl (local.get $dim) (i32.const 2)))
+    (local.set $end (i32.add (local.get $ids) (i32.shl (local.get $count) (i32.const 2))))
+    (if (i32.lt_u (local.get $ids) (local.get $end))
+      (then
+        (loop $row
+          (f32.store (local.get $out) (call $dot (local.get $q)
+            (i32.add (local.get $base) (i32.mul (i32.load (local.get $ids)) (local.get $stride))) (local.get $dim)))
+          (local.set $ids (i32.add (local.get $ids) (i32.const 4)))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (br_if $row (i32.lt_u (local.get $ids) (local.get $end)))))))
+
+  (func (export "l2sqGather") (param $q i32) (param $base i32) (param $ids i32) (param $count i32) (param $dim i32)
+    (param $out i32)
+    (local $stride i32) (local $end i32)
+    (local.set $stride (i32.shl (local.get $dim) (i32.const 2)))
+    (local.set $end (i32.add (local.get $ids) (i32.shl (local.get $count) (i32.const 2))))
+    (if (i32.lt_u (local.get $ids) (local.get $end))
+      (then
+        (loop $row
+          (f32.store (local.get $out) (call $l2sq (local.get $q)
+            (i32.add (local.get $base) (i32.mul (i32.load (local.get $ids)) (local.get $stride))) (local.get $dim)))
+          (local.set $ids (i32.add (local.get $ids) (i32.const 4)))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (br_if $row (i32.lt_u (local.get $ids) (local.get $end)))))))
+
+  (func (export "l1Gather") (param $q i32) (param $base i32) (param $ids i32) (param $count i32) (param $dim i32)
+    (param $out i32)
+    (local $stride i32) (local $end i32)
+    (local.set $stride (i32.shl (local.get $dim) (i32.const 2)))
+    (local.set $end (i32.add (local.get $ids) (i32.shl (local.get $count) (i32.const 2))))
+    (if (i32.lt_u (local.get $ids) (local.get $end))
+      (then
+        (loop $row
+          (f32.store (local.get $out) (call $l1 (local.get $q)
+            (i32.add (local.get $base) (i32.mul (i32.load (local.get $ids)) (local.get $stride))) (local.get $dim)))
+          (local.set $ids (i32.add (local.get $ids) (i32.const 4)))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (br_if $row (i32.lt_u (local.get $ids) (local.get $end)))))))
+
   ;; ---- f32 query · int8 codes --------------------------------------------------------------------------
   ;; Kept simple: 8 codes per step (v128.load8x8_s sign-extends them to i16x8, then i32x4 halves converted to
   ;; f32x4), two accumulators, scalar tail. The quantizer's scale and offset are the caller's business.
