@@ -493,8 +493,7 @@ export class Database {
     if (queries.length > INLINE_MAX_QUERIES || queries.some((q) => q.exact || q.filter !== null)) return false;
     const exactRows = segments.reduce((n, s) => n + (s.hasGraph ? 0 : s.count), 0);
     if (exactRows > INLINE_MAX_EXACT_ROWS) return false;
-    const pool = this.pool.stats();
-    return pool.busy === 0 && pool.queued === 0;
+    return this.pool.idle();
   }
 
   private async runInline(
