@@ -78,9 +78,9 @@ export class SearchPool {
     return this.piscina.queueSize;
   }
 
-  /** No task is running or queued: a cheap form of `stats()` for the per-search inline decision. */
-  idle(): boolean {
-    return this.inFlight === 0;
+  /** Tasks running or queued: a cheap form of `stats()` for the per-search inline decision. */
+  get tasksInFlight(): number {
+    return this.inFlight;
   }
 
   stats(): PoolStats {
