@@ -10,6 +10,35 @@ export interface Scorer {
   score(offset: number): number;
   /** Optional block form for full scans: raw values of rows [firstRow, firstRow + count) into out. */
   scoreBlock?(firstRow: number, count: number, out: Float32Array): void;
+  /** Optional batch form over a list of rows (see ScoreBatch); scoreBatchOf supplies one when absent. */
+  readonly batch?: ScoreBatch | undefined;
+}
+
+/**
+ * Scores a list of rows in one call (graph search scores each expanded node's unvisited neighbours together):
+ * write up to `capacity` row offsets into `ids`, call `score(n)`, read `scores[0, n)`. `ids` keeps its content.
+ * The values are exactly what `score(offset)` returns for each row.
+ */
+export interface ScoreBatch {
+  readonly capacity: number;
+  readonly ids: Uint32Array;
+  readonly scores: Float32Array | Float64Array;
+  score(count: number): void;
+}
+
+/** The scorer's own batch form, or one that calls `score` per row. */
+export function scoreBatchOf(scorer: Scorer, capacity = 256): ScoreBatch {
+  if (scorer.batch !== undefined) return scorer.batch;
+  const ids = new Uint32Array(capacity);
+  const scores = new Float64Array(capacity);
+  return {
+    capacity,
+    ids,
+    scores,
+    score(count) {
+      for (let i = 0; i < count; i++) scores[i] = scorer.score(ids[i]!);
+    },
+  };
 }
 
 /** Builds the scorer whose query is row `offset` of the same store (what graph construction needs). */

@@ -2,9 +2,15 @@ import { parse as parseLossless } from 'lossless-json';
 
 /**
  * JSON in and out without rounding 64-bit ids. Integers beyond 2^53 are parsed as bigint (only when the text
- * has a long digit run, so ordinary bodies take the fast native parser) and printed back digit for digit.
+ * has an integer of 16 digits or more, so ordinary bodies take the fast native parser) and printed back digit
+ * for digit.
+ *
+ * A run of 16+ digits that follows a '.' or is followed by '.', 'e' or 'E' belongs to a fraction or mantissa
+ * (a float such as 0.12345678901234568, as JavaScript prints most float32 vector components): it needs no
+ * bigint, so vectors do not send their bodies through the slow lossless parser. Anything else that looks like
+ * a long integer, also inside a string, takes the lossless parser, which is always correct.
  */
-const LONG_INTEGER = /\d{16,}/;
+const LONG_INTEGER = /(?<![\d.])\d{16,}(?![\d.eE])/;
 
 export class TooDeepError extends Error {}
 
@@ -64,6 +70,12 @@ const MARK = `\u0000bigint:${Math.random().toString(36).slice(2)}:`;
 const MARK_RE = new RegExp(`"${JSON.stringify(MARK).slice(1, -1).replace(/\\/g, '\\\\')}(-?\\d+)"`, 'g');
 
 export function stringifyJson(value: unknown): string {
+  // The native serializer throws on a bigint: only bodies that hold one pay for the replacer.
+  try {
+    return JSON.stringify(value);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+  }
   let sawBigint = false;
   const text = JSON.stringify(value, (_key, v: unknown) => {
     if (typeof v !== 'bigint') return v;

@@ -104,6 +104,8 @@ export class Database {
   private searchesInFlight = 0;
   /** Searches that ran on the main thread (telemetry; tests assert on it). */
   inlineSearches = 0;
+  /** Pool tasks of background searches (recall re-runs) in flight: they do not keep searches off the inline path. */
+  private backgroundTasks = 0;
   /** How many segment searches took each plan branch since start (telemetry; tests assert on it). */
   readonly planCounts: Record<PlanBranch, number> = {
     plain: 0,
@@ -140,7 +142,7 @@ export class Database {
         searchCollection(
           collection,
           inputs,
-          (segments, queries) => this.runSearch(segments, queries, collection),
+          (segments, queries) => this.runSearch(segments, queries, collection, undefined, true),
           this.hubness.of(collection),
         ),
       poolBusy: () => this.pool.stats().queued > 0,
@@ -507,8 +509,8 @@ export class Database {
     if (queries.length > INLINE_MAX_QUERIES || queries.some((q) => q.exact || q.filter !== null)) return false;
     const exactRows = segments.reduce((n, s) => n + (s.hasGraph ? 0 : s.count), 0);
     if (exactRows > INLINE_MAX_EXACT_ROWS) return false;
-    const pool = this.pool.stats();
-    return pool.busy === 0 && pool.queued === 0;
+    // the recall monitor's re-run (one task at most) leaves the other threads free: it does not count
+    return this.pool.tasksInFlight <= this.backgroundTasks;
   }
 
   private async runInline(
@@ -530,20 +532,26 @@ export class Database {
     }
   }
 
-  /** Runs searches on the pool: queries split across workers, segments split when queries are few. */
+  /**
+   * Runs searches on the pool: queries split across workers, segments split when queries are few. A
+   * `background` search (the recall monitor's re-runs) is one task on one worker, so a user search always has
+   * the other threads.
+   */
   async runSearch(
     segments: readonly Segment[],
     queries: readonly SearchQuery[],
     collection: Collection,
     signal?: AbortSignal,
+    background = false,
   ): Promise<QueryHits[][]> {
     const indices = queries.map((_, i) => i);
-    const queryChunks = chunk(indices, this.pool.threads);
+    const queryChunks = chunk(indices, background ? 1 : this.pool.threads);
     // Splitting one query's segments across workers pays only for long scans: graph searches are short, and
     // every extra task adds a worker wake-up to the query's latency.
     const exact = queries.some((q) => q.exact);
     const scanRows = segments.reduce((n, s) => n + (s.hasGraph && !exact ? 0 : s.count), 0);
-    const spread = scanRows >= PARALLEL_SCAN_ROWS ? Math.floor(this.pool.threads / queryChunks.length) : 1;
+    const spread =
+      scanRows >= PARALLEL_SCAN_ROWS && !background ? Math.floor(this.pool.threads / queryChunks.length) : 1;
     const segmentGroups = chunk(segments, Math.max(1, spread));
     const out: QueryHits[][] = queries.map(() => []);
     const tasks: Promise<void>[] = [];
@@ -564,7 +572,12 @@ export class Database {
         );
       }
     }
-    await Promise.all(tasks);
+    if (background) this.backgroundTasks += tasks.length;
+    try {
+      await Promise.all(tasks);
+    } finally {
+      if (background) this.backgroundTasks -= tasks.length;
+    }
     return out;
   }
 

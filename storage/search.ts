@@ -80,49 +80,35 @@ export async function searchCollection(
   const perQuery = await run(segments, queries, collection);
   const metric = METRICS[collection.distance];
   const byUid = new Map(segments.map((s) => [s.uid, s]));
-  const order = new Map(segments.map((s, i) => [s.uid, i]));
   return inputs.map((input, qi) => {
-    const rows: { ref: RowRef; score: number }[] = [];
-    for (const h of perQuery[qi]!) {
-      for (let i = 0; i < h.offsets.length; i++) {
-        rows.push({ ref: { segment: byUid.get(h.uids[i]!)!, offset: h.offsets[i]! }, score: h.scores[i]! });
-      }
-    }
-    rows.sort(
-      (a, b) =>
-        (metric.higherIsBetter ? b.score - a.score : a.score - b.score) ||
-        order.get(a.ref.segment.uid)! - order.get(b.ref.segment.uid)! ||
-        a.ref.offset - b.ref.offset,
-    );
+    const rows = mergeRows(perQuery[qi]!, byUid, segments, metric.higherIsBetter);
     const offset = input.offset ?? 0;
     const plan = rescoring[qi];
     const rescored = plan ? applyRescore(plan, collection.distance, rows) : null;
     const threshold = input.score_threshold;
     const ranked = rescored
-      ? rescored
-          .filter((r) => threshold == null || r.score >= threshold)
-          .map((r) => ({ ref: r.row.ref, score: r.score, raw: r.raw }))
+      ? rescored.filter((r) => threshold == null || r.score >= threshold).map((r) => ranked3(r.row.ref, r.score, r.raw))
       : plan && threshold != null
         ? rows
             .filter((r) => (metric.higherIsBetter ? r.score >= threshold : r.score <= threshold))
-            .map((r) => ({ ...r, raw: r.score }))
-        : rows.map((r) => ({ ...r, raw: r.score }));
-    const points = ranked.slice(offset, offset + input.limit).map(({ ref, score, raw }) => {
-      const withPayload = input.with_payload ?? false;
-      const payload = withPayload === false ? undefined : selectPayload(ref.segment.payload(ref.offset), withPayload);
-      return {
-        id: ref.segment.ids[ref.offset]!,
-        version: 0,
-        score,
-        ...(input.with_raw_score ? { raw_score: raw } : {}),
-        ...(payload === undefined ? { payload: null } : { payload }),
-        vector: input.with_vector ? Array.from(ref.segment.vector(ref.offset)) : null,
-      };
+            .map((r) => ranked3(r.ref, r.score, r.score))
+        : rows.map((r) => ranked3(r.ref, r.score, r.score));
+    const withPayload = input.with_payload ?? false;
+    const points = ranked.slice(offset, offset + input.limit).map(({ ref, score, raw }): ScoredPoint => {
+      const payload =
+        withPayload === false ? null : (selectPayload(ref.segment.payload(ref.offset), withPayload) ?? null);
+      const id = ref.segment.ids[ref.offset]!;
+      const vector = input.with_vector ? Array.from(ref.segment.vector(ref.offset)) : null;
+      // literal objects (no spreads): the response is built for every search
+      return input.with_raw_score
+        ? { id, version: 0, score, raw_score: raw, payload, vector }
+        : { id, version: 0, score, payload, vector };
     });
-    const plans = perQuery[qi]!.flatMap((h) =>
-      h.plans.map((p) => {
+    const plans: PlanReport[] = [];
+    for (const h of perQuery[qi]!) {
+      for (const p of h.plans) {
         const segment = byUid.get(p.uid)!;
-        return {
+        plans.push({
           segment: segment.sealedId ?? `growing-${p.uid}`,
           rows: segment.count,
           branch: p.branch,
@@ -130,11 +116,43 @@ export async function searchCollection(
           matches: p.matches,
           distance_evaluations: p.distanceEvaluations,
           quantized: p.quantized,
-        };
-      }),
-    );
+        });
+      }
+    }
     return { points, plans };
   });
+}
+
+function ranked3(ref: RowRef, score: number, raw: number): { ref: RowRef; score: number; raw: number } {
+  return { ref, score, raw };
+}
+
+/**
+ * The hit lists of one query (one per task, each best first) as one list: by score, then the segment's
+ * position in `segments`, then offset. A single list is already in that order.
+ */
+function mergeRows(
+  lists: readonly QueryHits[],
+  byUid: ReadonlyMap<number, Segment>,
+  segments: readonly Segment[],
+  higherIsBetter: boolean,
+): { ref: RowRef; score: number }[] {
+  const rows: { ref: RowRef; score: number }[] = [];
+  for (const h of lists) {
+    for (let i = 0; i < h.offsets.length; i++) {
+      rows.push({ ref: { segment: byUid.get(h.uids[i]!)!, offset: h.offsets[i]! }, score: h.scores[i]! });
+    }
+  }
+  if (lists.length > 1) {
+    const order = new Map(segments.map((s, i) => [s.uid, i]));
+    rows.sort(
+      (a, b) =>
+        (higherIsBetter ? b.score - a.score : a.score - b.score) ||
+        order.get(a.ref.segment.uid)! - order.get(b.ref.segment.uid)! ||
+        a.ref.offset - b.ref.offset,
+    );
+  }
+  return rows;
 }
 
 /** Splits n items into at most `parts` contiguous, nearly equal chunks. */

@@ -58,6 +58,8 @@ export class SearchPool {
   private terminating = 0;
   /** Segment memories of aborted tasks: their dead worker's scratch leases are reclaimed once it has exited. */
   private readonly orphaned = new Set<SegmentMemory>();
+  /** Tasks handed to piscina and not settled yet (running or queued). */
+  private inFlight = 0;
 
   constructor(options: SearchPoolOptions = {}) {
     this.threads = options.threads ?? DEFAULT_SEARCH_POOL.threads;
@@ -74,6 +76,11 @@ export class SearchPool {
 
   get queueSize(): number {
     return this.piscina.queueSize;
+  }
+
+  /** Tasks running or queued: a cheap form of `stats()` for the per-search inline decision. */
+  get tasksInFlight(): number {
+    return this.inFlight;
   }
 
   stats(): PoolStats {
@@ -98,6 +105,7 @@ export class SearchPool {
       throw new PoolTaskError(WORKER_ERROR_CODES.overloaded, 'the task queue is at its limit');
     }
     let envelope: Envelope<unknown>;
+    this.inFlight++;
     try {
       envelope = (await this.piscina.run(task, { signal: signal ?? NEVER })) as Envelope<unknown>;
     } catch (e) {
@@ -107,6 +115,8 @@ export class SearchPool {
       const message = e instanceof Error ? e.message : String(e);
       if (/queue is at limit/i.test(message)) throw new PoolTaskError(WORKER_ERROR_CODES.overloaded, message);
       throw new PoolTaskError(WORKER_ERROR_CODES.failed, message);
+    } finally {
+      this.inFlight--;
     }
     if (!envelope.ok) throw new PoolTaskError(envelope.error.code, envelope.error.message);
     return envelope.value as TaskResult<T>;

@@ -6,6 +6,7 @@
 import { threadId } from 'node:worker_threads';
 import { buildHnsw } from '../index-engine/hnsw/build.js';
 import { encodeHnsw } from '../index-engine/hnsw/format.js';
+import type { HnswGraph } from '../index-engine/hnsw/graph.js';
 import { computeNormalizers, hubnessStats } from '../index-engine/hubness/index.js';
 import {
   compileRowPredicate,
@@ -17,6 +18,7 @@ import {
 import { bindQuery } from '../index-engine/kernels/kernel-set.js';
 import { vectorsView } from '../index-engine/kernels/memory-layout.js';
 import { KernelScorer, rowScorerFactory } from '../index-engine/kernels/row-scorer.js';
+import type { Distance, Metric } from '../index-engine/metric.js';
 import { encodeSq8Bundle } from '../index-engine/quantization/sq8-bundle.js';
 import { encodeSq8 } from '../index-engine/quantization/sq8-encode.js';
 import { createSq8Scorer, oversampledK, rescoreExact } from '../index-engine/quantization/sq8-scorer.js';
@@ -32,75 +34,149 @@ import type {
   QueryHits,
   ScanHits,
   ScanTask,
+  SearchQuery,
   SearchTask,
   SegmentPlanReport,
   Task,
 } from './protocol.js';
 import { WORKER_ERROR_CODES } from './protocol.js';
 
+/** The typed views of a segment, kept per uid while its row count stays the same (buffers never move). */
+const views = new Map<
+  number,
+  { count: number; vectors: Float32Array; tombstones: Uint32Array; payload: (o: number) => unknown }
+>();
+const MAX_VIEWS = 256;
+
 function view(handle: SegmentHandle): SegmentView {
+  let cached = views.get(handle.uid);
+  if (cached === undefined || cached.count !== handle.count) {
+    if (cached === undefined && views.size >= MAX_VIEWS) views.delete(views.keys().next().value as number);
+    cached = {
+      count: handle.count,
+      vectors: vectorsView(memoryOf(handle), handle.dim, handle.count),
+      tombstones: new Uint32Array(handle.tombstones),
+      payload: payloadReader(handle),
+    };
+    views.set(handle.uid, cached);
+  }
   return {
     uid: handle.uid,
     dim: handle.dim,
     count: handle.count,
     liveCount: handle.liveCount,
-    vectors: vectorsView(memoryOf(handle), handle.dim, handle.count),
-    tombstones: new Uint32Array(handle.tombstones),
+    vectors: cached.vectors,
+    tombstones: cached.tombstones,
     columns: handle.columns,
-    payload: payloadReader(handle),
+    payload: cached.payload,
   };
+}
+
+interface SegmentResult {
+  readonly uid: number;
+  readonly offsets: Uint32Array;
+  readonly raws: Float64Array;
+}
+
+function searchOne(
+  handle: SegmentHandle,
+  segment: SegmentView,
+  graph: HnswGraph | null,
+  q: SearchQuery,
+  distance: Distance,
+  metric: Metric,
+): { offsets: Uint32Array; raws: Float64Array; plan: SegmentPlan; quantized: boolean } {
+  if (segment.dim !== q.vector.length) {
+    throw new RangeError(`query has ${q.vector.length} dimensions, segment ${handle.uid} has ${segment.dim}`);
+  }
+  const sq8 = q.quantization.ignore || q.exact ? null : sq8Of(handle);
+  if (sq8 === null) {
+    // The SIMD kernels over the segment's shared memory (JS kernels when no scratch slot is free).
+    const kernels = bindQuery(memoryOf(handle), segment.dim, distance, q.vector, { owner: threadId + 1 });
+    try {
+      return { ...searchSegment(segment, graph, q, new KernelScorer(kernels, distance), metric), quantized: false };
+    } finally {
+      kernels.release();
+    }
+  }
+  // Search over the int8 codes, then (rescore) re-rank the oversampled candidates with the float vectors.
+  const scorer = createSq8Scorer(sq8.params, sq8.encoded, q.vector, distance);
+  const k = q.quantization.rescore ? oversampledK(q.k, q.quantization.oversampling) : q.k;
+  const approx = searchSegment(segment, graph, { ...q, k }, scorer, metric);
+  if (!q.quantization.rescore) return { ...approx, quantized: true };
+  const exact = rescoreExact(approx.offsets, segment.vectors, segment.dim, q.vector, distance, q.k);
+  return { offsets: exact.offsets, raws: exact.scores, plan: approx.plan, quantized: true };
+}
+
+/**
+ * The best k of several segments' lists (each best first): by raw score, then uid, then offset. One list is
+ * already in that order.
+ */
+function mergeHits(
+  parts: readonly SegmentResult[],
+  k: number,
+  higherIsBetter: boolean,
+): SegmentResult & { uids: Uint32Array } {
+  if (parts.length === 1) {
+    const { uid, offsets, raws } = parts[0]!;
+    const n = Math.min(k, offsets.length);
+    return { uid, uids: new Uint32Array(n).fill(uid), offsets: offsets.subarray(0, n), raws: raws.subarray(0, n) };
+  }
+  let total = 0;
+  for (const p of parts) total += p.offsets.length;
+  const uids = new Uint32Array(total);
+  const offsets = new Uint32Array(total);
+  const raws = new Float64Array(total);
+  let at = 0;
+  for (const p of parts) {
+    uids.fill(p.uid, at, at + p.offsets.length);
+    offsets.set(p.offsets, at);
+    raws.set(p.raws, at);
+    at += p.offsets.length;
+  }
+  const order = Array.from({ length: total }, (_, i) => i);
+  order.sort(
+    (a, b) =>
+      (higherIsBetter ? raws[b]! - raws[a]! : raws[a]! - raws[b]!) || uids[a]! - uids[b]! || offsets[a]! - offsets[b]!,
+  );
+  const n = Math.min(k, total);
+  const out = { uid: 0, uids: new Uint32Array(n), offsets: new Uint32Array(n), raws: new Float64Array(n) };
+  for (let i = 0; i < n; i++) {
+    const j = order[i]!;
+    out.uids[i] = uids[j]!;
+    out.offsets[i] = offsets[j]!;
+    out.raws[i] = raws[j]!;
+  }
+  return out;
 }
 
 function search(task: SearchTask): QueryHits[] {
   const metric = METRICS[task.distance];
-  const views = task.segments.map((handle) => ({ handle, view: view(handle), graph: graphOf(handle) }));
+  const segments = task.segments.map((handle) => ({ handle, view: view(handle), graph: graphOf(handle) }));
   return task.queries.map((q) => {
-    const merged: { uid: number; offset: number; raw: number }[] = [];
+    const parts: SegmentResult[] = [];
     const plans: SegmentPlanReport[] = [];
-    for (const { handle, view: segment, graph } of views) {
-      if (segment.dim !== q.vector.length) {
-        throw new RangeError(`query has ${q.vector.length} dimensions, segment ${handle.uid} has ${segment.dim}`);
-      }
-      const sq8 = q.quantization.ignore || q.exact ? null : sq8Of(handle);
-      let hits: { offsets: Uint32Array; raws: Float64Array; plan: SegmentPlan };
-      if (sq8 === null) {
-        // The SIMD kernels over the segment's shared memory (JS kernels when no scratch slot is free).
-        const kernels = bindQuery(memoryOf(handle), segment.dim, task.distance, q.vector, { owner: threadId + 1 });
-        try {
-          hits = searchSegment(segment, graph, { ...q, scorer: new KernelScorer(kernels, task.distance) }, metric);
-        } finally {
-          kernels.release();
-        }
-      } else {
-        // Search over the int8 codes, then (rescore) re-rank the oversampled candidates with the float vectors.
-        const scorer = createSq8Scorer(sq8.params, sq8.encoded, q.vector, task.distance);
-        const k = q.quantization.rescore ? oversampledK(q.k, q.quantization.oversampling) : q.k;
-        const approx = searchSegment(segment, graph, { ...q, k, scorer }, metric);
-        if (q.quantization.rescore) {
-          const exact = rescoreExact(approx.offsets, segment.vectors, segment.dim, q.vector, task.distance, q.k);
-          hits = { offsets: exact.offsets, raws: exact.scores, plan: approx.plan };
-        } else {
-          hits = approx;
-        }
-      }
-      hits.offsets.forEach((offset, i) => {
-        merged.push({ uid: handle.uid, offset, raw: hits.raws[i]! });
-      });
-      plans.push({ uid: handle.uid, ...hits.plan, quantized: sq8 !== null });
+    for (const { handle, view: segment, graph } of segments) {
+      const hits = searchOne(handle, segment, graph, q, task.distance, metric);
+      parts.push({ uid: handle.uid, offsets: hits.offsets, raws: hits.raws });
+      plans.push({ uid: handle.uid, ...hits.plan, quantized: hits.quantized });
     }
-    merged.sort(
-      (a, b) => (metric.higherIsBetter ? b.raw - a.raw : a.raw - b.raw) || a.uid - b.uid || a.offset - b.offset,
-    );
-    const kept = merged.slice(0, q.k).map((h) => ({ ...h, score: metric.finalize(h.raw) }));
+    const best = mergeHits(parts, q.k, metric.higherIsBetter);
+    const n = best.offsets.length;
+    const scores = new Float64Array(n);
+    let passing = 0;
     const threshold = q.scoreThreshold;
-    const passing =
-      threshold === null
-        ? kept
-        : kept.filter((h) => (metric.higherIsBetter ? h.score >= threshold : h.score <= threshold));
+    for (let i = 0; i < n; i++) {
+      const score = metric.finalize(best.raws[i]!);
+      // results are best first: the first one below the threshold ends the list
+      if (threshold !== null && (metric.higherIsBetter ? score < threshold : score > threshold)) break;
+      scores[i] = score;
+      passing++;
+    }
     return {
-      uids: Uint32Array.from(passing, (h) => h.uid),
-      offsets: Uint32Array.from(passing, (h) => h.offset),
-      scores: Float64Array.from(passing, (h) => h.score),
+      uids: best.uids.slice(0, passing),
+      offsets: best.offsets.slice(0, passing),
+      scores: scores.slice(0, passing),
       plans,
     };
   });

@@ -24,14 +24,10 @@ export function compileRowPredicate(condition: Condition, segment: SegmentView):
   };
   const compile = (c: Condition): RowPredicate => {
     switch (c.kind) {
-      case 'and': {
-        const parts = c.items.map(compile);
-        return (o) => parts.every((f) => f(o));
-      }
-      case 'or': {
-        const parts = c.items.map(compile);
-        return (o) => parts.some((f) => f(o));
-      }
+      case 'and':
+        return allOf(c.items.map(compile));
+      case 'or':
+        return anyOf(c.items.map(compile));
       case 'not': {
         const inner = compile(c.item);
         return (o) => !inner(o);
@@ -72,13 +68,48 @@ export function compileRowPredicate(condition: Condition, segment: SegmentView):
   return compile(condition);
 }
 
+// Conjunctions and disjunctions run once per row of a scan: plain loops, and the common two-part forms unrolled
+// (no closure per call, as `parts.every((f) => f(o))` would allocate).
+function allOf(parts: RowPredicate[]): RowPredicate {
+  if (parts.length === 1) return parts[0]!;
+  if (parts.length === 2) {
+    const [a, b] = parts as [RowPredicate, RowPredicate];
+    return (o) => a(o) && b(o);
+  }
+  return (o) => {
+    for (let i = 0; i < parts.length; i++) if (!parts[i]!(o)) return false;
+    return true;
+  };
+}
+
+function anyOf(parts: RowPredicate[]): RowPredicate {
+  if (parts.length === 1) return parts[0]!;
+  if (parts.length === 2) {
+    const [a, b] = parts as [RowPredicate, RowPredicate];
+    return (o) => a(o) || b(o);
+  }
+  return (o) => {
+    for (let i = 0; i < parts.length; i++) if (parts[i]!(o)) return true;
+    return false;
+  };
+}
+
+/** Membership in a set of cells: an equality when there is one value. */
+function oneOf(values: Iterable<number>): (cell: number) => boolean {
+  const set = new Set(values);
+  if (set.size === 1) {
+    const [only] = set as Set<number> & Iterable<number>;
+    return (cell) => cell === only;
+  }
+  return (cell) => set.has(cell);
+}
+
 /** A test over a present cell, or undefined when this column cannot answer this condition. */
 function columnTest(c: Condition, column: ColumnHandle): ((cell: number) => boolean) | undefined {
   if (c.kind === 'match') {
     if (column.kind === 'keyword') {
       if (c.keywordCodes === undefined) return undefined;
-      const codes = new Set(c.keywordCodes);
-      return (cell) => codes.has(cell);
+      return oneOf(c.keywordCodes);
     }
     const wanted = new Set<number>();
     for (const v of c.values) {
@@ -86,10 +117,14 @@ function columnTest(c: Condition, column: ColumnHandle): ((cell: number) => bool
       if (column.kind === 'bool' && typeof v === 'boolean') wanted.add(Number(v));
     }
     if (column.kind === 'datetime') return undefined;
-    return (cell) => wanted.has(cell);
+    return oneOf(wanted);
   }
   if (c.kind === 'range') {
     if (c.datetime ? column.kind !== 'datetime' : column.kind !== 'number') return undefined;
+    const { gt, gte, lt, lte } = c.bounds;
+    // the usual half-open range [gte, lt) without the undefined checks
+    if (gt === undefined && lte === undefined && gte !== undefined && lt !== undefined)
+      return (cell) => cell >= gte && cell < lt;
     const bounds = c.bounds;
     return (cell) => inBounds(cell, bounds);
   }

@@ -1,5 +1,5 @@
 import { CandidateHeap, ResultHeap } from '../candidate-heap.js';
-import type { Scorer } from '../scorer.js';
+import { type Scorer, scoreBatchOf } from '../scorer.js';
 import { VisitedSet } from '../visited-set.js';
 import { type HnswGraph, layerRow } from './graph.js';
 
@@ -66,6 +66,10 @@ function run(
   visited: VisitedSet,
 ): HnswHits {
   const sign = scorer.higherIsBetter ? -1 : 1;
+  // Neighbours are scored a list at a time (one kernel call per expanded node); each list is then walked in
+  // order, so the outcome is exactly that of scoring them one by one.
+  const batch = scoreBatchOf(scorer);
+  const { ids, scores, capacity } = batch;
   let evaluations = 1;
   let cur = graph.entryPoint;
   let curDist = sign * scorer.score(cur);
@@ -79,14 +83,18 @@ function run(
       const row = layerRow(nodes!, cur);
       if (row < 0) break; // only in a corrupt graph (verifyHnsw)
       const end = offsets[row + 1]!;
-      for (let j = offsets[row]!; j < end; j++) {
-        const next = neighbors[j]!;
-        const d = sign * scorer.score(next);
-        evaluations++;
-        if (d < curDist) {
-          curDist = d;
-          cur = next;
-          changed = true;
+      for (let j = offsets[row]!; j < end; ) {
+        let n = 0;
+        for (; j < end && n < capacity; j++) ids[n++] = neighbors[j]!;
+        batch.score(n);
+        evaluations += n;
+        for (let i = 0; i < n; i++) {
+          const d = sign * scores[i]!;
+          if (d < curDist) {
+            curDist = d;
+            cur = ids[i]!;
+            changed = true;
+          }
         }
       }
     }
@@ -105,16 +113,24 @@ function run(
     if (results.size >= ef && candidates.topDist() > results.worstDist()) break;
     const node = candidates.pop();
     const end = offsets[node + 1]!;
-    for (let j = offsets[node]!; j < end; j++) {
-      const next = neighbors[j]!;
-      if (!visited.visit(next)) continue;
-      const d = sign * scorer.score(next);
-      evaluations++;
-      if (results.size < ef || d < results.worstDist()) {
-        candidates.push(next, d);
-        if (accept === undefined || accept(next)) {
-          results.push(next, d);
-          if (results.size > ef) results.pop();
+    for (let j = offsets[node]!; j < end; ) {
+      let n = 0;
+      for (; j < end && n < capacity; j++) {
+        const next = neighbors[j]!;
+        if (visited.visit(next)) ids[n++] = next;
+      }
+      if (n === 0) continue;
+      batch.score(n);
+      evaluations += n;
+      for (let i = 0; i < n; i++) {
+        const d = sign * scores[i]!;
+        if (results.size < ef || d < results.worstDist()) {
+          const next = ids[i]!;
+          candidates.push(next, d);
+          if (accept === undefined || accept(next)) {
+            results.push(next, d);
+            if (results.size > ef) results.pop();
+          }
         }
       }
     }

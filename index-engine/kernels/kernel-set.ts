@@ -6,6 +6,7 @@
  * to about 1e-6 relative, not bit for bit.
  */
 import { type Distance, METRICS } from '../metric.js';
+import type { ScoreBatch } from '../scorer.js';
 import {
   leaseScratch,
   releaseScratch,
@@ -17,7 +18,16 @@ import {
   vectorsView,
 } from './memory-layout.js';
 import type { SegmentMemory } from './wasm-api.js';
-import { createWasmKernels, type PairKernel, type ScanKernel, wasmSimdSupported } from './wasm-kernels.js';
+import {
+  createWasmKernels,
+  type GatherKernel,
+  type PairKernel,
+  type ScanKernel,
+  wasmSimdSupported,
+} from './wasm-kernels.js';
+
+/** Rows per gather call: the slot's output block holds the ids in its first half and the scores in the second. */
+export const GATHER_ROWS = SCAN_BLOCK / 2;
 
 export interface KernelSet {
   /** Which kernels this query got ('js' when SIMD is unsupported or every scratch slot was leased). */
@@ -27,6 +37,8 @@ export interface KernelSet {
   raw(rowOffset: number): number;
   /** Scores rows [firstRow, firstRow + count) into out[0, count). */
   scanBlock(firstRow: number, count: number, out: Float32Array): void;
+  /** Scores a list of rows in one call (the WASM gather kernel over the scratch slot); absent for JS kernels. */
+  readonly batch?: ScoreBatch | undefined;
   /** Frees the scratch slot; idempotent. The set must not be used afterwards (the slot is someone else's). */
   release(): void;
 }
@@ -66,27 +78,50 @@ function checkBlock(count: number, out: Float32Array): void {
   if (count > out.length) throw new RangeError(`scanBlock of ${count} rows into ${out.length} scores`);
 }
 
-function bindWasm(
-  memory: SegmentMemory,
-  dim: number,
-  distance: Distance,
-  query: Float32Array,
-  slot: number,
-): KernelSet {
+/** What a query needs of one scratch slot: kernels and views bound to it, made once per (memory, slot). */
+interface SlotKernels {
+  readonly query: Float32Array;
+  readonly raw: (rowOffset: number) => number;
+  readonly scanBlock: (firstRow: number, count: number, out: Float32Array) => void;
+  readonly batch: ScoreBatch;
+}
+
+// Keyed by distance then memory; the views are over the scratch area, which never moves when a memory grows.
+const slotCache = new Map<Distance, WeakMap<SegmentMemory, (SlotKernels | undefined)[]>>();
+
+function slotKernels(memory: SegmentMemory, dim: number, distance: Distance, slot: number): SlotKernels {
+  let byMemory = slotCache.get(distance);
+  if (byMemory === undefined) {
+    byMemory = new WeakMap();
+    slotCache.set(distance, byMemory);
+  }
+  let slots = byMemory.get(memory);
+  if (slots === undefined) {
+    slots = [];
+    byMemory.set(memory, slots);
+  }
+  let bound = slots[slot];
+  if (bound === undefined) {
+    bound = makeSlotKernels(memory, dim, distance, slot);
+    slots[slot] = bound;
+  }
+  return bound;
+}
+
+function makeSlotKernels(memory: SegmentMemory, dim: number, distance: Distance, slot: number): SlotKernels {
   const kernels = createWasmKernels(memory);
   const name = KERNEL_NAMES[distance];
   const pair: PairKernel = kernels[name];
   const scan: ScanKernel = kernels[`${name}Scan`];
+  const gather: GatherKernel = kernels[`${name}Gather`];
   const queryPtr = scratchQueryPtr(dim, slot);
   const outPtr = scratchOutPtr(dim, slot);
-  new Float32Array(memory.buffer, queryPtr, dim).set(query);
   const scores = new Float32Array(memory.buffer, outPtr, SCAN_BLOCK);
   const base = vectorsByteOffset(dim);
   const rowBytes = dim * 4;
-  let released = false;
+  const scoresPtr = outPtr + GATHER_ROWS * 4;
   return {
-    backend: 'wasm',
-    dim,
+    query: new Float32Array(memory.buffer, queryPtr, dim),
     raw: (rowOffset) => pair(queryPtr, base + rowOffset * rowBytes, dim),
     scanBlock(firstRow, count, out) {
       checkBlock(count, out);
@@ -96,6 +131,31 @@ function bindWasm(
         out.set(n === SCAN_BLOCK ? scores : scores.subarray(0, n), done);
       }
     },
+    batch: {
+      capacity: GATHER_ROWS,
+      ids: new Uint32Array(memory.buffer, outPtr, GATHER_ROWS),
+      scores: new Float32Array(memory.buffer, scoresPtr, GATHER_ROWS),
+      score: (count) => gather(queryPtr, base, outPtr, count, dim, scoresPtr),
+    },
+  };
+}
+
+function bindWasm(
+  memory: SegmentMemory,
+  dim: number,
+  distance: Distance,
+  query: Float32Array,
+  slot: number,
+): KernelSet {
+  const bound = slotKernels(memory, dim, distance, slot);
+  bound.query.set(query);
+  let released = false;
+  return {
+    backend: 'wasm',
+    dim,
+    raw: bound.raw,
+    scanBlock: bound.scanBlock,
+    batch: bound.batch,
     release() {
       if (released) return;
       released = true;

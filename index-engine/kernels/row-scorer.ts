@@ -1,5 +1,5 @@
 import { type Distance, METRICS } from '../metric.js';
-import { floatScorerFactory, type Scorer, type ScorerFactory } from '../scorer.js';
+import { floatScorerFactory, type ScoreBatch, type Scorer, type ScorerFactory } from '../scorer.js';
 import type { KernelSet } from './kernel-set.js';
 import { vectorsByteOffset, vectorsView } from './memory-layout.js';
 import type { SegmentMemory } from './wasm-api.js';
@@ -8,11 +8,13 @@ import { createWasmKernels, wasmSimdSupported } from './wasm-kernels.js';
 /** Scores one query through a bound kernel set; `scoreBlock` lets full scans use the SIMD scan kernel. */
 export class KernelScorer implements Scorer {
   readonly higherIsBetter: boolean;
+  readonly batch: ScoreBatch | undefined;
   private readonly kernels: KernelSet;
 
   constructor(kernels: KernelSet, distance: Distance) {
     this.kernels = kernels;
     this.higherIsBetter = METRICS[distance].higherIsBetter;
+    this.batch = kernels.batch;
   }
 
   score(offset: number): number {

@@ -335,6 +335,76 @@
           (local.set $out (i32.add (local.get $out) (i32.const 4)))
           (br_if $row (i32.lt_u (local.get $out) (local.get $outEnd)))))))
 
+;; ---- gathers: rows named by a list of ids -----------------------------------------------------------
+  ;; Graph search scores the unvisited neighbours of one node at a time: one call per list instead of one per
+  ;; neighbour saves the JS-to-wasm transitions, and the loads of consecutive rows overlap in the out-of-order
+  ;; core. Row id i is the u32 at ids + 4i; its score goes to out + 4i (out may equal ids: each id is read
+  ;; before its slot is written). Each row calls the pair kernel, so scores are bit-identical to it.
+
+  ;; Reads one word from every 64-byte line of each named row before any is scored: the reads are independent,
+  ;; so the core has all the rows' cache misses in flight at once instead of one row's at a time (WebAssembly
+  ;; has no prefetch instruction). The words are folded into the return value so no read can be dropped.
+  (func $touchRows (param $base i32) (param $ids i32) (param $count i32) (param $stride i32) (result i32)
+    (local $end i32) (local $row i32) (local $line i32) (local $sink i32)
+    (local.set $end (i32.add (local.get $ids) (i32.shl (local.get $count) (i32.const 2))))
+    (if (i32.lt_u (local.get $ids) (local.get $end))
+      (then
+        (loop $rows
+          (local.set $row (i32.add (local.get $base) (i32.mul (i32.load (local.get $ids)) (local.get $stride))))
+          (local.set $line (i32.const 0))
+          (loop $lines
+            (local.set $sink (i32.xor (local.get $sink) (i32.load (i32.add (local.get $row) (local.get $line)))))
+            (local.set $line (i32.add (local.get $line) (i32.const 64)))
+            (br_if $lines (i32.lt_u (local.get $line) (local.get $stride))))
+          (local.set $ids (i32.add (local.get $ids) (i32.const 4)))
+          (br_if $rows (i32.lt_u (local.get $ids) (local.get $end))))))
+    (local.get $sink))
+
+  (func (export "dotGather") (param $q i32) (param $base i32) (param $ids i32) (param $count i32) (param $dim i32)
+    (param $out i32)
+    (local $stride i32) (local $end i32)
+    (local.set $stride (i32.shl (local.get $dim) (i32.const 2)))
+    (drop (call $touchRows (local.get $base) (local.get $ids) (local.get $count) (local.get $stride)))
+    (local.set $end (i32.add (local.get $ids) (i32.shl (local.get $count) (i32.const 2))))
+    (if (i32.lt_u (local.get $ids) (local.get $end))
+      (then
+        (loop $row
+          (f32.store (local.get $out) (call $dot (local.get $q)
+            (i32.add (local.get $base) (i32.mul (i32.load (local.get $ids)) (local.get $stride))) (local.get $dim)))
+          (local.set $ids (i32.add (local.get $ids) (i32.const 4)))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (br_if $row (i32.lt_u (local.get $ids) (local.get $end)))))))
+
+  (func (export "l2sqGather") (param $q i32) (param $base i32) (param $ids i32) (param $count i32) (param $dim i32)
+    (param $out i32)
+    (local $stride i32) (local $end i32)
+    (local.set $stride (i32.shl (local.get $dim) (i32.const 2)))
+    (drop (call $touchRows (local.get $base) (local.get $ids) (local.get $count) (local.get $stride)))
+    (local.set $end (i32.add (local.get $ids) (i32.shl (local.get $count) (i32.const 2))))
+    (if (i32.lt_u (local.get $ids) (local.get $end))
+      (then
+        (loop $row
+          (f32.store (local.get $out) (call $l2sq (local.get $q)
+            (i32.add (local.get $base) (i32.mul (i32.load (local.get $ids)) (local.get $stride))) (local.get $dim)))
+          (local.set $ids (i32.add (local.get $ids) (i32.const 4)))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (br_if $row (i32.lt_u (local.get $ids) (local.get $end)))))))
+
+  (func (export "l1Gather") (param $q i32) (param $base i32) (param $ids i32) (param $count i32) (param $dim i32)
+    (param $out i32)
+    (local $stride i32) (local $end i32)
+    (local.set $stride (i32.shl (local.get $dim) (i32.const 2)))
+    (drop (call $touchRows (local.get $base) (local.get $ids) (local.get $count) (local.get $stride)))
+    (local.set $end (i32.add (local.get $ids) (i32.shl (local.get $count) (i32.const 2))))
+    (if (i32.lt_u (local.get $ids) (local.get $end))
+      (then
+        (loop $row
+          (f32.store (local.get $out) (call $l1 (local.get $q)
+            (i32.add (local.get $base) (i32.mul (i32.load (local.get $ids)) (local.get $stride))) (local.get $dim)))
+          (local.set $ids (i32.add (local.get $ids) (i32.const 4)))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (br_if $row (i32.lt_u (local.get $ids) (local.get $end)))))))
+
   ;; ---- f32 query · int8 codes --------------------------------------------------------------------------
   ;; Kept simple: 8 codes per step (v128.load8x8_s sign-extends them to i16x8, then i32x4 halves converted to
   ;; f32x4), two accumulators, scalar tail. The quantizer's scale and offset are the caller's business.

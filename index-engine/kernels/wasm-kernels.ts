@@ -10,6 +10,15 @@ import { type SegmentMemory, type WasmModule, webAssembly } from './wasm-api.js'
 export type PairKernel = (aPtr: number, bPtr: number, dim: number) => number;
 /** Scores `count` consecutive rows starting at basePtr and stores one f32 per row at outPtr. */
 export type ScanKernel = (queryPtr: number, basePtr: number, count: number, dim: number, outPtr: number) => void;
+/** Scores the `count` rows whose u32 ids are at idsPtr (row r at basePtr + r · dim · 4) into f32s at outPtr. */
+export type GatherKernel = (
+  queryPtr: number,
+  basePtr: number,
+  idsPtr: number,
+  count: number,
+  dim: number,
+  outPtr: number,
+) => void;
 
 export interface WasmKernels {
   readonly memory: SegmentMemory;
@@ -22,6 +31,9 @@ export interface WasmKernels {
   readonly dotScan: ScanKernel;
   readonly l2sqScan: ScanKernel;
   readonly l1Scan: ScanKernel;
+  readonly dotGather: GatherKernel;
+  readonly l2sqGather: GatherKernel;
+  readonly l1Gather: GatherKernel;
   /** Σ q·code with the query in f32 and the codes int8 (rows of `dim` bytes); scale and offset are the caller's. */
   readonly dotI8F32: PairKernel;
   readonly dotI8F32Scan: ScanKernel;
@@ -92,6 +104,9 @@ export function createWasmKernels(memory: SegmentMemory): WasmKernels {
       dotScan: fn<ScanKernel>('dotScan'),
       l2sqScan: fn<ScanKernel>('l2sqScan'),
       l1Scan: fn<ScanKernel>('l1Scan'),
+      dotGather: fn<GatherKernel>('dotGather'),
+      l2sqGather: fn<GatherKernel>('l2sqGather'),
+      l1Gather: fn<GatherKernel>('l1Gather'),
       dotI8F32: fn<PairKernel>('dotI8F32'),
       dotI8F32Scan: fn<ScanKernel>('dotI8F32Scan'),
     };

@@ -150,6 +150,36 @@ describe('WASM SIMD kernels', () => {
     );
   });
 
+  it('gather kernels give exactly the per-pair results for rows named by id, also in place', () => {
+    const gatherCase = fc.record({
+      dim: fc.integer({ min: 1, max: 200 }),
+      rows: fc.integer({ min: 1, max: 30 }),
+      ids: fc.array(fc.nat(), { maxLength: 40 }),
+      inPlace: fc.boolean(),
+      seed: fc.integer(),
+    });
+    fc.assert(
+      fc.property(gatherCase, ({ dim, rows, ids, inPlace, seed }) => {
+        const rnd = mulberry32(seed);
+        const view = new Float32Array(memory.buffer);
+        for (let i = 0; i < dim; i++) view[A_BASE / 4 + i] = rnd() * 200 - 100;
+        for (let i = 0; i < rows * dim; i++) view[B_BASE / 4 + i] = rnd() * 200 - 100;
+        const idsPtr = 8192;
+        const outPtr = inPlace ? idsPtr : idsPtr + 4 * 64;
+        const row = ids.map((id) => id % rows);
+        for (const name of ['dot', 'l2sq', 'l1'] as const) {
+          new Uint32Array(memory.buffer, idsPtr, row.length).set(row);
+          kernels[`${name}Gather`](A_BASE, B_BASE, idsPtr, row.length, dim, outPtr);
+          const out = new Float32Array(memory.buffer, outPtr, row.length);
+          row.forEach((r, i) => {
+            expect(out[i]).toBe(kernels[name](A_BASE, B_BASE + r * dim * 4, dim));
+          });
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('traps instead of reading past the memory', () => {
     expect(() => kernels.dot(0, memory.buffer.byteLength - 8, 4)).toThrow(/out of bounds/);
   });
@@ -366,6 +396,15 @@ describe('bindQuery', () => {
       const part = new Float32Array(10);
       wasm.scanBlock(1020, 10, part);
       expect(Array.from(part)).toEqual(Array.from(wasmOut.subarray(1020, 1030)));
+      // the batch form (graph search) scores rows named by id exactly as raw() does; JS kernels have none
+      expect(js.batch).toBeUndefined();
+      const picked = [count - 1, 0, 1024, 7, 7, 2047];
+      wasm.batch.ids.set(picked);
+      wasm.batch.score(picked.length);
+      picked.forEach((row, i) => {
+        expect(wasm.batch.scores[i]).toBe(wasm.raw(row));
+        expect(wasm.batch.ids[i]).toBe(row);
+      });
     } finally {
       wasm.release();
       js.release();

@@ -62,4 +62,20 @@ describe('JSON with 64-bit integers', () => {
       ),
     );
   });
+
+  it('finds a long integer anywhere, but not in the digits of a fraction or mantissa', () => {
+    // floats with 16+ digits (as float32 vector components print) parse natively, to the same numbers
+    const floats = '{"vector":[0.12345678901234568,-0.98765432109876543,1.2345678901234567e-7,12345678901234567.5]}';
+    expect(parseJson(floats)).toEqual(JSON.parse(floats));
+    // integers beyond 2^53 stay exact next to them, wherever they are
+    expect(parseJson('[0.12345678901234568,18446744073709551615]')).toEqual([
+      0.12345678901234568,
+      18446744073709551615n,
+    ]);
+    expect(parseJson('{"a":-9007199254740993}')).toEqual({ a: -9007199254740993n });
+    expect(parseJson('{"a":[1.5,9007199254740993]}')).toEqual({ a: [1.5, 9007199254740993n] });
+    // printing: plain bodies and bodies with bigints
+    expect(stringifyJson({ a: [1.5, 2], b: null })).toBe('{"a":[1.5,2],"b":null}');
+    expect(stringifyJson({ a: 18446744073709551615n })).toBe('{"a":18446744073709551615}');
+  });
 });
