@@ -128,8 +128,8 @@ function run(
           const next = ids[i]!;
           candidates.push(next, d);
           if (accept === undefined || accept(next)) {
-            results.push(next, d);
-            if (results.size > ef) results.pop();
+            if (results.size < ef) results.push(next, d);
+            else results.replaceWorst(next, d); // d < worstDist: the same as push then pop
           }
         }
       }

@@ -442,7 +442,7 @@ describe('VisitedSet', () => {
 });
 
 describe('candidate and result heaps', () => {
-  it('pop in distance order and keep the nearest n (ties by offset)', () => {
+  it('pop in distance order and keep the nearest n (ties by offset), also through replaceWorst', () => {
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: -20, max: 20 }), { maxLength: 300 }),
@@ -450,10 +450,14 @@ describe('candidate and result heaps', () => {
         (dists, n) => {
           const candidates = new CandidateHeap(2);
           const results = new ResultHeap(2);
+          // the search's form: once full, a closer entry replaces the farthest in one step
+          const replaced = new ResultHeap(2);
           dists.forEach((d, id) => {
             candidates.push(id, d);
             results.push(id, d);
             if (results.size > n) results.pop();
+            if (replaced.size < n) replaced.push(id, d);
+            else if (d < replaced.worstDist()) replaced.replaceWorst(id, d);
           });
           const popped: number[] = [];
           while (candidates.size > 0) {
@@ -470,6 +474,9 @@ describe('candidate and result heaps', () => {
             .slice(0, n);
           expect(Array.from(ids)).toEqual(want.map((w) => w.id));
           expect(Array.from(out)).toEqual(want.map((w) => w.d));
+          const replacedIds = new Uint32Array(replaced.size);
+          replaced.drainSorted(replacedIds, new Float64Array(replaced.size));
+          expect(Array.from(replacedIds)).toEqual(want.map((w) => w.id));
         },
       ),
       { numRuns: 300 },
