@@ -162,7 +162,8 @@ describe.skipIf(!hasChromium)('the console in headless Chromium', () => {
     await expect.poll(() => page.textContent('#snapshot-status')).toMatch(/^created hubs-.*\.snapshot$/);
     const listed = (await call('GET', '/collections/hubs/snapshots')).body.result as { name: string }[];
     expect(listed).toHaveLength(1);
-    expect(await page.locator('#snapshots td:first-child').allTextContents()).toEqual([listed[0]!.name]);
+    // the status line is written before the list is fetched again: poll until the table shows it
+    await expect.poll(() => page.locator('#snapshots td:first-child').allTextContents()).toEqual([listed[0]!.name]);
 
     // hubness diagnostics: one bar per non-empty bin and series, with the counts the API reports
     await page.click('#measure-hubness');
