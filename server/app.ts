@@ -124,5 +124,11 @@ export async function buildApp(
   await app.register(snapshotRoutes, { maxSnapshotMb: config.maxSnapshotMb ?? DEFAULT_CONFIG.maxSnapshotMb });
   await app.register(hubnessRoutes);
   await app.register(webConsole);
+  // Node closes a connection on a malformed request or a header timeout before any route sees it; say so, or an
+  // operator only hears of it as a client's "socket closed".
+  app.server.on('clientError', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ECONNRESET')
+      app.log.warn({ code: err.code, reason: err.message }, 'connection closed on a client error');
+  });
   return app;
 }
