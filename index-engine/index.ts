@@ -19,6 +19,41 @@ export {
 } from './hnsw/format.js';
 export { freezeGraph, type HnswBuildState, type HnswGraph, type HnswLayer, verifyHnsw } from './hnsw/graph.js';
 export { type HnswHits, type HnswSearchOptions, searchHnsw } from './hnsw/search.js';
+export {
+  ALWAYS,
+  type ColumnConstraint,
+  type Cut,
+  type Description,
+  MAYBE,
+  NEVER,
+  type TreeColumn,
+  type TreeColumnKind,
+  type Truth,
+  truthOf,
+} from './hqi/description.js';
+export {
+  complement as complementNumbers,
+  contains as numbersContain,
+  type Interval,
+  intersect as intersectNumbers,
+  interval as numberInterval,
+  type NumberSet,
+  subtract as subtractNumbers,
+} from './hqi/number-set.js';
+export {
+  buildPartitionTree,
+  type CellValue,
+  candidateCuts,
+  leafDescriptions,
+  leafOf,
+  type PartitionTree,
+  type RoutedLeaf,
+  routeFilter,
+  type TreeData,
+  type TreeNode,
+  type TreeOptions,
+  type WorkloadQuery,
+} from './hqi/tree.js';
 export { type BindOptions, bindQuery, type KernelSet } from './kernels/kernel-set.js';
 export {
   createSegmentMemory,
