@@ -22,6 +22,7 @@ import storage from './plugins/storage.js';
 import { typeboxValidatorCompiler } from './plugins/validator.js';
 import collectionRoutes from './routes/collections.js';
 import hubnessRoutes from './routes/hubness.js';
+import partitioningRoutes from './routes/partitioning.js';
 import pointRoutes from './routes/points.js';
 import searchRoutes from './routes/search.js';
 import serviceRoutes from './routes/service.js';
@@ -123,6 +124,7 @@ export async function buildApp(
   await app.register(searchRoutes);
   await app.register(snapshotRoutes, { maxSnapshotMb: config.maxSnapshotMb ?? DEFAULT_CONFIG.maxSnapshotMb });
   await app.register(hubnessRoutes);
+  await app.register(partitioningRoutes);
   await app.register(webConsole);
   // Node closes a connection on a malformed request or a header timeout before any route sees it; say so, or an
   // operator only hears of it as a client's "socket closed".

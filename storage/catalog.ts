@@ -319,7 +319,7 @@ export class Catalog {
   /**
    * Copies a snapshot's rows of one per-collection table into the catalog under the new collection id. A
    * rowid key (`id`) is renumbered, since other collections may use the snapshot's numbers; a table the
-   * snapshot predates is skipped.
+   * snapshot predates is skipped, and so are columns it predates.
    */
   private importCollectionTable(table: string, collectionId: number): void {
     const present = this.db
@@ -333,7 +333,14 @@ export class Catalog {
       .all();
     const renumbered = (c: { name: string; pk: number; type: string }) =>
       c.pk === 1 && c.type.toUpperCase() === 'INTEGER' && columns.filter((x) => x.pk > 0).length === 1;
-    const names = columns.filter((c) => !renumbered(c)).map((c) => c.name);
+    // a snapshot from before a column was added (query_log's filter, template...) leaves it null
+    const inSnapshot = new Set(
+      this.db
+        .prepare<[], { name: string }>(`PRAGMA snap.table_info(${table})`)
+        .all()
+        .map((c) => c.name),
+    );
+    const names = columns.filter((c) => !renumbered(c) && inSnapshot.has(c.name)).map((c) => c.name);
     const values = names.map((n) => (n === 'collection_id' ? '?' : n));
     this.db
       .prepare(`INSERT INTO main.${table} (${names.join(', ')}) SELECT ${values.join(', ')} FROM snap.${table}`)

@@ -12,6 +12,8 @@ import { HubnessManager } from './hubness/manager.js';
 import { type BuiltIndex, Optimizer } from './optimizer.js';
 import { decodePointId } from './point-id.js';
 import { type QueryInput, queryCollection } from './query.js';
+import { QUERY_LOG_MAX_FILTER, QueryLog } from './query-log.js';
+import { filterTemplate } from './query-template.js';
 import { RecallMonitor } from './recall-monitor.js';
 import { chunk, type SearchOutcome, searchCollection } from './search.js';
 import { Segment } from './segment.js';
@@ -93,6 +95,8 @@ export class Database {
   readonly recall: RecallMonitor;
   /** DBNorm banks, normalizers and rescoring settings (storage/hubness/), and the query log. */
   readonly hubness: HubnessManager;
+  /** Every search's filter and limit, and a sample of query vectors (HQI's workload, DBNorm's query banks). */
+  readonly queryLog: QueryLog;
   /** The bound on queued client writes (STRATA_ERR_WRITE_OVERLOADED past it). */
   readonly writeGate: WriteGate;
   private readonly collections = new Map<string, Collection>();
@@ -128,12 +132,13 @@ export class Database {
       buildIndex: (segment, collection, signal) => this.buildIndex(segment, collection, signal),
       log: (level, fields, message) => this.options.log?.(level, fields, message),
     });
+    this.queryLog = new QueryLog(this.catalog, options.queryLogSample ?? DEFAULT_QUERY_LOG_SAMPLE);
     this.hubness = new HubnessManager(this.catalog, {
       normalizers: (task) => this.runTask(task),
       stats: (task) => this.runTask(task),
       search: (collection, inputs) => this.searchOnly(collection, inputs),
       parallel: this.pool.threads,
-      queryLogSample: options.queryLogSample ?? DEFAULT_QUERY_LOG_SAMPLE,
+      queryLog: this.queryLog,
       log: (fields, message) => this.options.log?.('info', fields, message),
     });
     this.recall = new RecallMonitor({
@@ -456,9 +461,37 @@ export class Database {
    */
   async search(collection: Collection, inputs: readonly SearchInput[], signal?: AbortSignal): Promise<SearchOutcome[]> {
     const outcomes = await this.searchOnly(collection, inputs, signal);
-    this.hubness.recordQueries(collection, inputs);
+    this.logSearches(collection, inputs, outcomes);
     this.recall.observe(collection, inputs, outcomes);
     return outcomes;
+  }
+
+  /** Logs each search's filter, template, limit and selectivity; its vector when sampled. */
+  private logSearches(
+    collection: Collection,
+    inputs: readonly SearchInput[],
+    outcomes: readonly SearchOutcome[],
+  ): void {
+    inputs.forEach((input, i) => {
+      const filter = input.filter ? JSON.stringify(input.filter) : null;
+      let rows = 0;
+      let matches = 0;
+      let known = true;
+      for (const plan of outcomes[i]!.plans) {
+        rows += plan.rows;
+        if (plan.matches !== null) matches += plan.matches;
+        else if (filter === null) matches += plan.rows;
+        else known = false;
+      }
+      this.queryLog.record({
+        collectionId: collection.id,
+        vector: this.queryLog.sampled() ? collection.prepareVector(input.vector, 'of a query') : null,
+        filter: filter !== null && filter.length <= QUERY_LOG_MAX_FILTER ? filter : null,
+        template: filterTemplate(input.filter),
+        k: input.limit,
+        selectivity: known && rows > 0 ? matches / rows : null,
+      });
+    });
   }
 
   /** A search that is not sampled into the query log or the recall monitor (hubness diagnostics). */
@@ -612,7 +645,7 @@ export class Database {
    */
   async close(optimizerGraceMs = OPTIMIZER_SHUTDOWN_GRACE_MS): Promise<void> {
     await this.optimizer.stop(optimizerGraceMs);
-    this.hubness.close();
+    this.queryLog.flush();
     await this.pool.close();
     this.catalog.close();
   }

@@ -75,4 +75,21 @@ export const MIGRATIONS: readonly string[] = [
      vector BLOB NOT NULL
    );
    CREATE INDEX query_log_by_collection ON query_log (collection_id, id);`,
+  // HQI's workload log (issue 4): every search's filter, template and limit; its vector only when sampled (DBNorm
+  // query banks). The table is rebuilt because `vector` becomes optional.
+  `CREATE TABLE query_log_v4 (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+     ts TEXT NOT NULL,
+     vector BLOB,
+     filter TEXT,
+     template TEXT,
+     k INTEGER,
+     selectivity REAL
+   );
+   INSERT INTO query_log_v4 (id, collection_id, ts, vector) SELECT id, collection_id, ts, vector FROM query_log;
+   DROP TABLE query_log;
+   ALTER TABLE query_log_v4 RENAME TO query_log;
+   CREATE INDEX query_log_by_collection ON query_log (collection_id, id);
+   CREATE INDEX query_log_vectors ON query_log (collection_id, id) WHERE vector IS NOT NULL;`,
 ];

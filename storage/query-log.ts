@@ -1,22 +1,46 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Catalog } from './catalog.js';
 
-/** Query vectors kept per collection; the oldest go first. */
-export const QUERY_LOG_CAPACITY = 10_000;
-/** Sampled queries buffered in memory before they are written (one transaction per flush). */
-const FLUSH_EVERY = 64;
+/** Searches kept per collection (filter, template, limit, selectivity); the oldest go first. */
+export const QUERY_LOG_CAPACITY = 100_000;
+/** Query vectors kept per collection among them; older entries lose their vector first. */
+export const QUERY_LOG_VECTORS = 10_000;
+/** Filters longer than this (characters of JSON) are logged by their template only. */
+export const QUERY_LOG_MAX_FILTER = 16_384;
+/** Entries buffered in memory before they are written (one transaction per flush). */
+const FLUSH_EVERY = 256;
 const FLUSH_MS = 1000;
 
+export interface LoggedSearch {
+  readonly collectionId: number;
+  /** The query vector, prepared (normalized for cosine), when this search was sampled; else null. */
+  readonly vector: Float32Array | null;
+  /** The filter JSON as received, or null without a filter. */
+  readonly filter: string | null;
+  readonly template: string | null;
+  readonly k: number;
+  /** Share of the searched rows the filter matched (1 without a filter), or null when not known. */
+  readonly selectivity: number | null;
+}
+
+export interface TemplateSummary {
+  readonly template: string | null;
+  readonly count: number;
+  readonly selectivity: { readonly mean: number | null; readonly min: number | null; readonly max: number | null };
+  readonly last_seen: string;
+}
+
 /**
- * A bounded log of sampled search vectors per collection (SQLite table `query_log`), where DBNorm query banks
- * come from (`from_log`). A sample of searches is recorded (`rate`, 0–1); entries are buffered and written in
- * batches, so a crash may lose the last second of samples, which only makes the sample smaller.
+ * The workload log (SQLite table `query_log`): every search's filter, its template, `limit` and measured
+ * selectivity, which HQI partitions by, and a sample of query vectors (`rate`, 0–1), where DBNorm query banks
+ * come from (`from_log`). Bounded per collection. Entries are buffered and written in batches, so a crash may
+ * lose the last second of them, which only makes the log shorter.
  */
 export class QueryLog {
   readonly rate: number;
   private readonly catalog: Catalog;
   private readonly stmts;
-  private buffer: { collectionId: number; vector: Float32Array; ts: string }[] = [];
+  private buffer: (LoggedSearch & { ts: string })[] = [];
   private timer: NodeJS.Timeout | null = null;
 
   constructor(catalog: Catalog, rate: number) {
@@ -24,30 +48,41 @@ export class QueryLog {
     this.rate = rate;
     const db: BetterSqlite3.Database = catalog.sqlite;
     this.stmts = {
-      insert: db.prepare<[number, string, Buffer]>(
-        'INSERT INTO query_log (collection_id, ts, vector) VALUES (?, ?, ?)',
+      insert: db.prepare<[number, string, Buffer | null, string | null, string | null, number, number | null]>(
+        'INSERT INTO query_log (collection_id, ts, vector, filter, template, k, selectivity) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       trim: db.prepare<[number, number, number]>(
         `DELETE FROM query_log WHERE collection_id = ? AND id <= (
            SELECT id FROM query_log WHERE collection_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
       ),
-      count: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM query_log WHERE collection_id = ?'),
-      sample: db.prepare<[number, number], { vector: Buffer }>(
-        'SELECT vector FROM query_log WHERE collection_id = ? ORDER BY random() LIMIT ?',
+      trimVectors: db.prepare<[number, number, number]>(
+        `UPDATE query_log SET vector = NULL WHERE collection_id = ? AND vector IS NOT NULL AND id <= (
+           SELECT id FROM query_log WHERE collection_id = ? AND vector IS NOT NULL ORDER BY id DESC LIMIT 1 OFFSET ?)`,
       ),
+      countVectors: db.prepare<[number], { n: number }>(
+        'SELECT COUNT(*) AS n FROM query_log WHERE collection_id = ? AND vector IS NOT NULL',
+      ),
+      sample: db.prepare<[number, number], { vector: Buffer }>(
+        'SELECT vector FROM query_log WHERE collection_id = ? AND vector IS NOT NULL ORDER BY random() LIMIT ?',
+      ),
+      templates: db.prepare<[number], TemplateRow>(
+        `SELECT template, COUNT(*) AS count, AVG(selectivity) AS mean, MIN(selectivity) AS min,
+                MAX(selectivity) AS max, MAX(ts) AS last_seen
+           FROM query_log WHERE collection_id = ? GROUP BY template ORDER BY count DESC, template`,
+      ),
+      countAll: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM query_log WHERE collection_id = ?'),
     };
   }
 
-  /** Whether to record the next query (probability `rate`). */
+  /** Whether to keep the next query's vector (probability `rate`). */
   sampled(): boolean {
     return this.rate > 0 && Math.random() < this.rate;
   }
 
-  /** Records a prepared query vector (the caller sampled it). */
-  record(collectionId: number, vector: Float32Array): void {
-    this.buffer.push({ collectionId, vector, ts: new Date().toISOString() });
+  record(entry: LoggedSearch): void {
+    this.buffer.push({ ...entry, ts: new Date().toISOString() });
     if (this.buffer.length >= FLUSH_EVERY) this.flush();
-    else if (this.buffer.length > 0 && this.timer === null) {
+    else if (this.timer === null) {
       this.timer = setTimeout(() => this.flush(), FLUSH_MS);
       this.timer.unref();
     }
@@ -63,23 +98,24 @@ export class QueryLog {
     try {
       this.catalog.transaction(() => {
         for (const e of entries) {
-          this.stmts.insert.run(
-            e.collectionId,
-            e.ts,
-            Buffer.from(e.vector.buffer, e.vector.byteOffset, e.vector.byteLength),
-          );
+          const vector = e.vector && Buffer.from(e.vector.buffer, e.vector.byteOffset, e.vector.byteLength);
+          this.stmts.insert.run(e.collectionId, e.ts, vector, e.filter, e.template, e.k, e.selectivity);
           touched.add(e.collectionId);
         }
-        for (const id of touched) this.stmts.trim.run(id, id, QUERY_LOG_CAPACITY);
+        for (const id of touched) {
+          this.stmts.trim.run(id, id, QUERY_LOG_CAPACITY);
+          this.stmts.trimVectors.run(id, id, QUERY_LOG_VECTORS);
+        }
       });
     } catch {
-      // a collection dropped since its queries were sampled (foreign key): those samples are simply lost
+      // a collection dropped since its searches were logged (foreign key): those entries are simply lost
     }
   }
 
+  /** Logged query vectors of a collection. */
   size(collectionId: number): number {
     this.flush();
-    return this.stmts.count.get(collectionId)?.n ?? 0;
+    return this.stmts.countVectors.get(collectionId)?.n ?? 0;
   }
 
   /** Up to `size` logged vectors chosen at random. */
@@ -90,4 +126,25 @@ export class QueryLog {
       return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
     });
   }
+
+  /** The logged workload of a collection grouped by filter template, most frequent first. */
+  summary(collectionId: number): { searches: number; templates: TemplateSummary[] } {
+    this.flush();
+    const templates = this.stmts.templates.all(collectionId).map((r) => ({
+      template: r.template,
+      count: r.count,
+      selectivity: { mean: r.mean, min: r.min, max: r.max },
+      last_seen: r.last_seen,
+    }));
+    return { searches: this.stmts.countAll.get(collectionId)?.n ?? 0, templates };
+  }
+}
+
+interface TemplateRow {
+  template: string | null;
+  count: number;
+  mean: number | null;
+  min: number | null;
+  max: number | null;
+  last_seen: string;
 }

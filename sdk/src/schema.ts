@@ -1317,6 +1317,122 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/collections/{collection_name}/partitioning": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The logged workload by predicate template (counts, selectivities) and the partition tree state */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Collection name: 1-128 of A-Z a-z 0-9 _ - */
+                    collection_name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            result: {
+                                /** @description Searches in the workload log (at most 100,000, oldest dropped first) */
+                                logged_searches: number;
+                                /**
+                                 * @description No partition tree has been built for this collection yet
+                                 * @enum {string}
+                                 */
+                                state: "idle";
+                                /** @description Most frequent first */
+                                templates: {
+                                    /** @description Logged searches with this template */
+                                    count: number;
+                                    /** Format: date-time */
+                                    last_seen: string;
+                                    /** @description Share of the searched rows the filter matched, over the searches where it was counted */
+                                    selectivity: {
+                                        max: number | null;
+                                        mean: number | null;
+                                        min: number | null;
+                                    };
+                                    /** @description count / all logged searches */
+                                    share: number;
+                                    /** @description The filter with every literal replaced by "?" (keys sorted, condition lists in one order); null = no filter */
+                                    template: string | null;
+                                }[];
+                                /** @enum {object|null} */
+                                tree: never | null;
+                            };
+                            /** @enum {string} */
+                            status: "ok";
+                            time: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/collections/{collection_name}/points": {
         parameters: {
             query?: never;

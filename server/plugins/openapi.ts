@@ -20,6 +20,7 @@ export default fp(
           { name: 'collections', description: 'Collections and payload indexes' },
           { name: 'points', description: 'Points and payloads' },
           { name: 'search', description: 'Filtered k-NN search' },
+          { name: 'partitioning', description: 'HQI: the logged hybrid-query workload and the partition tree' },
         ],
         // Only when the server has keys configured (STRATA_API_KEY, STRATA_READ_ONLY_API_KEY); README: API keys.
         components: {

@@ -4,7 +4,7 @@ import type { Catalog } from '../catalog.js';
 import type { Collection } from '../collection.js';
 import { StrataError } from '../errors.js';
 import { type PointId, pointIdKey } from '../point-id.js';
-import { QueryLog } from '../query-log.js';
+import type { QueryLog } from '../query-log.js';
 import type { SearchOutcome } from '../search.js';
 import type { SearchInput } from '../types.js';
 import { type BankSide, BankStore } from './bank-store.js';
@@ -29,8 +29,8 @@ export interface HubnessManagerOptions {
   readonly search: (collection: Collection, inputs: readonly SearchInput[]) => Promise<SearchOutcome[]>;
   /** Normalizer tasks one job keeps in flight (the pool's threads). */
   readonly parallel: number;
-  /** Share of searches whose vector goes to the query log, 0–1. */
-  readonly queryLogSample: number;
+  /** The workload log, where `from_log` banks come from (owned by the Database). */
+  readonly queryLog: QueryLog;
   readonly log: (fields: Record<string, unknown>, message: string) => void;
 }
 
@@ -66,7 +66,7 @@ export class HubnessManager {
     this.catalog = catalog;
     this.options = options;
     this.store = new BankStore(catalog);
-    this.queryLog = new QueryLog(catalog, options.queryLogSample);
+    this.queryLog = options.queryLog;
   }
 
   /** Gives a collection its DBNorm state and hooks its writes (new points get normalizers). */
@@ -95,14 +95,6 @@ export class HubnessManager {
   /** Recovery, after the collection's points are loaded. */
   load(collection: Collection): Promise<void> {
     return this.must(collection).load();
-  }
-
-  /** Samples searched vectors into the query log. */
-  recordQueries(collection: Collection, inputs: readonly SearchInput[]): void {
-    for (const input of inputs) {
-      if (this.queryLog.sampled())
-        this.queryLog.record(collection.id, collection.prepareVector(input.vector, 'of a query'));
-    }
   }
 
   bankInfo(collection: Collection, side: BankSide): BankInfo | null {
@@ -250,10 +242,6 @@ export class HubnessManager {
       raw: await report('none'),
       rescored: rescoredReady ? await report(method) : null,
     };
-  }
-
-  close(): void {
-    this.queryLog.flush();
   }
 }
 

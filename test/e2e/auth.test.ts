@@ -80,6 +80,7 @@ const ROUTES: Record<
   'PUT /collections/{collection_name}/banks/gallery': { kind: 'write', body: { sample: 2 } },
   'GET /collections/{collection_name}/banks/{side}': { kind: 'read' },
   'GET /collections/{collection_name}/hubness': { kind: 'read' },
+  'GET /collections/{collection_name}/partitioning': { kind: 'read' },
 };
 
 /** Expected status per credential: no key, wrong key, read-only key, full key. */
