@@ -1,10 +1,11 @@
 import type { Condition } from './filter/condition.js';
+import { isColumnFilter, matchingRows } from './filter/match-rows.js';
 import { compileRowPredicate } from './filter/row-predicate.js';
 import type { HnswGraph } from './hnsw/graph.js';
 import { searchHnsw } from './hnsw/search.js';
 import { SCAN_BLOCK } from './kernels/memory-layout.js';
 import type { Metric } from './metric.js';
-import type { Scorer } from './scorer.js';
+import { type Scorer, scoreBatchOf } from './scorer.js';
 import { isTombstoned, type SegmentView } from './segment-layout.js';
 import { TopK } from './top-k.js';
 
@@ -93,11 +94,19 @@ export function searchSegment(
 ): SegmentHits {
   const { count, tombstones } = segment;
   const live = (o: number) => !isTombstoned(tombstones, o);
+  // A filter the typed columns answer: its exact live matches, listed up front (typed loops and sorted columns,
+  // about a nanosecond a row), then drive every branch; the cardinality is exact, not sampled.
+  const rows =
+    query.filter !== null && isColumnFilter(query.filter, segment.columns)
+      ? matchingRows(query.filter, segment, segment.columnOrder)
+      : null;
   if (graph === null || query.exact) {
+    if (rows !== null) return scoreList(query, scorer, metric, count, rows, 'plain');
     const passes = query.filter === null ? null : compileRowPredicate(query.filter, segment);
     const accept = (o: number) => live(o) && (passes === null || passes(o));
     return scoreRows(query, scorer, metric, count, accept, 'plain', 'scan', null);
   }
+  if (rows !== null) return searchListed(graph, query, scorer, metric, count, rows);
   let accept: (o: number) => boolean = live;
   let matches: number | null;
   let graphFirst = false;
@@ -106,10 +115,10 @@ export function searchSegment(
     const passes = compileRowPredicate(query.filter, segment);
     // with no deleted row, the filter alone decides (one test less per node the graph search reaches)
     const lazy = segment.liveCount === count ? passes : (o: number) => live(o) && passes(o);
-    // Qdrant's planner: estimate the filter's cardinality {min, exp, max} from a sample of the rows (typed
-    // columns make each test cheap); only when the estimate straddles the threshold are the matches counted.
+    // Qdrant's planner: estimate the filter's cardinality {min, exp, max} from a sample of the rows; only when
+    // the estimate straddles the threshold are the matches counted.
     estimated = estimateMatches(count, lazy);
-    graphFirst = filteredGraphCheaper(graph, count, estimated.exp, query);
+    graphFirst = filteredGraphCheaper(graph, count, estimated.exp, query, FILTER_TEST_COST);
     if (estimated.max <= query.plainThreshold && !graphFirst) {
       return scoreRows(query, scorer, metric, count, lazy, 'plain_filtered', 'per-row', estimated);
     }
@@ -142,6 +151,54 @@ export function searchSegment(
   const wanted = Math.min(query.k, matches ?? (graphFirst ? query.k : estimated.min));
   const everyRowLive = matches === count;
   const options = everyRowLive && query.filter === null ? {} : { accept };
+  return searchGraph(graph, query, scorer, options, wanted, { estimated, matches }, (evaluations) =>
+    withEvaluations(
+      scoreRows(query, scorer, metric, count, accept, 'graph_fallback', 'per-row', estimated),
+      evaluations,
+    ),
+  );
+}
+
+/** A filtered search whose matching rows are listed: score them, or walk the graph through a bitmap of them. */
+function searchListed(
+  graph: HnswGraph,
+  query: SegmentQuery,
+  scorer: Scorer,
+  metric: Metric,
+  count: number,
+  rows: Uint32Array,
+): SegmentHits {
+  const n = rows.length;
+  if (n <= query.plainThreshold && !filteredGraphCheaper(graph, count, n, query, 0)) {
+    return scoreList(query, scorer, metric, count, rows, 'plain_filtered');
+  }
+  const bitmap = new Uint8Array(count);
+  for (let i = 0; i < n; i++) bitmap[rows[i]!] = 1;
+  const estimated = { min: n, exp: n, max: n };
+  return searchGraph(
+    graph,
+    query,
+    scorer,
+    { accept: (o) => bitmap[o] === 1 },
+    Math.min(query.k, n),
+    { estimated, matches: n },
+    (evaluations) => withEvaluations(scoreList(query, scorer, metric, count, rows, 'graph_fallback'), evaluations),
+  );
+}
+
+/**
+ * The graph search, once more with a wider beam when it returns fewer than `wanted` results, then `fallback`
+ * (exact scoring, given the evaluations spent so far) when still short.
+ */
+function searchGraph(
+  graph: HnswGraph,
+  query: SegmentQuery,
+  scorer: Scorer,
+  options: { accept?: (o: number) => boolean },
+  wanted: number,
+  counted: { estimated: CardinalityEstimate; matches: number | null },
+  fallback: (evaluations: number) => SegmentHits,
+): SegmentHits {
   let ef = Math.max(query.ef, query.k);
   let hits = searchHnsw(graph, scorer, query.k, ef, options);
   let evaluations = hits.distanceEvaluations;
@@ -150,16 +207,17 @@ export function searchSegment(
     hits = searchHnsw(graph, scorer, query.k, ef, options);
     evaluations += hits.distanceEvaluations;
   }
-  if (hits.offsets.length < wanted) {
-    const exact = scoreRows(query, scorer, metric, count, accept, 'graph_fallback', 'per-row', estimated);
-    return { ...exact, plan: { ...exact.plan, distanceEvaluations: exact.plan.distanceEvaluations + evaluations } };
-  }
+  if (hits.offsets.length < wanted) return fallback(evaluations);
   const branch: PlanBranch = query.filter === null ? 'graph' : 'filtered_graph';
   return {
     offsets: hits.offsets,
     raws: hits.raws,
-    plan: { branch, estimated, matches, distanceEvaluations: evaluations },
+    plan: { branch, ...counted, distanceEvaluations: evaluations },
   };
+}
+
+function withEvaluations(hits: SegmentHits, evaluations: number): SegmentHits {
+  return { ...hits, plan: { ...hits.plan, distanceEvaluations: hits.plan.distanceEvaluations + evaluations } };
 }
 
 /**
@@ -172,11 +230,23 @@ export function searchSegment(
 const FILTER_TEST_COST = 1 / 6;
 const GRAPH_EVAL_COST = 3;
 
-/** Whether the filtered graph search is expected to cost less than scoring the `matches` matching rows. */
-export function filteredGraphCheaper(graph: HnswGraph, count: number, matches: number, query: SegmentQuery): boolean {
+/** Listed rows above 1/LIST_SCAN_SHARE of a segment are scored by a block scan rather than gathered. */
+const LIST_SCAN_SHARE = 3;
+
+/**
+ * Whether the filtered graph search is expected to cost less than scoring the `matches` matching rows, when
+ * finding them costs `filterTestCost` per row of the segment (0 when they are already listed).
+ */
+export function filteredGraphCheaper(
+  graph: HnswGraph,
+  count: number,
+  matches: number,
+  query: SegmentQuery,
+  filterTestCost: number,
+): boolean {
   if (matches <= 0 || count === 0) return false;
   const selectivity = Math.min(1, matches / count);
-  const plain = count * FILTER_TEST_COST + matches;
+  const plain = count * filterTestCost + matches;
   const ef = Math.max(query.ef, query.k);
   const graphEvals = 0.5 * (ef + query.k) * graph.m * selectivity ** -0.75;
   return graphEvals * GRAPH_EVAL_COST < plain;
@@ -233,5 +303,41 @@ function scoreRows(
       matches,
       distanceEvaluations: evaluations,
     },
+  };
+}
+
+/**
+ * Scores listed rows (ascending): through the scorer's batch form (one gather kernel call per batch) when they are
+ * a minority of the segment, else a block scan keeping the listed rows (sequential reads beat gathers there).
+ */
+function scoreList(
+  query: SegmentQuery,
+  scorer: Scorer,
+  metric: Metric,
+  count: number,
+  rows: Uint32Array,
+  branch: PlanBranch,
+): SegmentHits {
+  const n = rows.length;
+  const estimated = { min: n, exp: n, max: n };
+  if (scorer.scoreBlock !== undefined && n * LIST_SCAN_SHARE > count) {
+    const bitmap = new Uint8Array(count);
+    for (let i = 0; i < n; i++) bitmap[rows[i]!] = 1;
+    return scoreRows(query, scorer, metric, count, (o) => bitmap[o] === 1, branch, 'scan', estimated);
+  }
+  const top = new TopK(query.k, metric.higherIsBetter);
+  const batch = scoreBatchOf(scorer);
+  const { ids, scores } = batch;
+  for (let first = 0; first < n; first += batch.capacity) {
+    const size = Math.min(batch.capacity, n - first);
+    ids.set(rows.subarray(first, first + size));
+    batch.score(size);
+    for (let i = 0; i < size; i++) top.push(rows[first + i]!, scores[i]!);
+  }
+  const { keys, values } = top.sorted();
+  return {
+    offsets: Uint32Array.from(keys),
+    raws: values,
+    plan: { branch, estimated, matches: n, distanceEvaluations: n },
   };
 }
