@@ -10,7 +10,7 @@
  * - payloadBytes:   UTF-8 JSON of each row's payload, back to back
  */
 import type { ColumnHandle } from './column.js';
-import type { ColumnOrderOf } from './filter/match-rows.js';
+import type { ColumnOrderOf } from './filter/column-order.js';
 import type { SegmentMemory } from './kernels/wasm-api.js';
 
 export interface SegmentHandle {

@@ -1,5 +1,4 @@
-import { buildColumnOrder, type ColumnOrder } from '../index-engine/filter/column-order.js';
-import type { ColumnOrderOf } from '../index-engine/filter/match-rows.js';
+import { buildColumnOrder, type ColumnOrder, type ColumnOrderOf } from '../index-engine/filter/column-order.js';
 import { decodeHnsw } from '../index-engine/hnsw/format.js';
 import type { HnswGraph } from '../index-engine/hnsw/graph.js';
 import type { ColumnHandle, SegmentHandle } from '../index-engine/index.js';

@@ -15,6 +15,9 @@ export interface ColumnOrder {
   readonly absent: Uint32Array;
 }
 
+/** A sealed segment's sorted column, when the caller has one (workers build them once per segment and field). */
+export type ColumnOrderOf = (column: ColumnHandle) => ColumnOrder | undefined;
+
 /** Sorts the first `count` cells of a column (once per sealed segment and field: a few ms per 100,000 rows). */
 export function buildColumnOrder(column: ColumnHandle, count: number): ColumnOrder {
   const cells = columnView(column);

@@ -1,7 +1,7 @@
 import { type ColumnHandle, columnView } from '../column.js';
 import { isTombstoned, type SegmentView } from '../segment-layout.js';
 import { type CellTest, cellTestOf } from './cell-test.js';
-import { type ColumnOrder, lowerBound, upperBound } from './column-order.js';
+import { type ColumnOrder, type ColumnOrderOf, lowerBound, upperBound } from './column-order.js';
 import { compilePayloadPredicate } from './compile.js';
 import type { Condition } from './condition.js';
 
@@ -12,9 +12,6 @@ import type { Condition } from './condition.js';
  * the previous ones let through (the most selective first). Rows whose cell is absent are answered by their
  * payload, exactly as the row predicate does (row-predicate.ts), so the set is always the payload predicate's.
  */
-
-/** A sealed segment's sorted column, when the caller has one (workers build them once per segment and field). */
-export type ColumnOrderOf = (column: ColumnHandle) => ColumnOrder | undefined;
 
 /** Ascending row offsets. A null domain stands for every row in [0, count). */
 type Rows = Uint32Array;
