@@ -13,7 +13,8 @@ import { TopK } from './top-k.js';
  * The plan branches of one segment search, counted by storage and shown by `explain`:
  * - plain:           no graph (growing segment) or `exact`: every live row passing the filter is scored;
  * - plain_filtered:  the filter matches at most `plainThreshold` rows, and the cost model does not expect the
- *                    filtered graph to be cheaper (filteredGraphCheaper): exactly those rows are scored;
+ *                    filtered graph to be cheaper (filteredGraphCheaper): exactly those rows are scored (listed
+ *                    from the payload columns when the filter only uses indexed fields, filter/match-rows.ts);
  * - graph:           HNSW without a filter;
  * - filtered_graph:  HNSW where rejected nodes still route the search but never enter the results;
  * - graph_fallback:  the graph returned fewer than min(k, matches) results even with a wider beam, so the
@@ -228,7 +229,8 @@ function withEvaluations(hits: SegmentHits, evaluations: number): SegmentHits {
 }
 
 /**
- * The planner's cost model, in units of one distance evaluation during a scan. Scoring the matches exactly tests
+ * The planner's cost model for filters tested row by row (not listed from the columns), in units of one distance
+ * evaluation during a scan. Scoring the matches exactly tests
  * the filter on every row (about a sixth of an evaluation each) and scores each match once. The filtered graph
  * search reaches about 0.5 · (ef + k) · m · s^-0.75 nodes at selectivity s (fitted on clustered-128, 100k, m 16,
  * ef 64-128, s 0.5-0.01: within ±20 %), each about 3 evaluations' worth (random rows, larger heaps, the filter).
