@@ -3,7 +3,8 @@
  * clustered-128 (100k, Euclid, filtered sets) and hubs-ood (50k, cosine) from ../shared/datasets: build time and
  * memory, recall@10 and single-query QPS per hnsw_ef, filtered recall and QPS per selectivity, flat-scan GB/s,
  * restart time, and search over HTTP. Prints Markdown tables with the environment and writes
- * bench/results/hnsw.json. Flags: --small, --reps N, --queries N, --filtered-queries N, --dataset NAME, --no-http.
+ * bench/results/hnsw.json. Flags: --small, --reps N, --queries N, --filtered-queries N, --dataset NAME, --no-http,
+ * --only filtered.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -81,6 +82,8 @@ interface Args {
   readonly filteredQueries: number;
   readonly datasets: readonly DatasetName[];
   readonly http: boolean;
+  /** `--only filtered`: skip the unfiltered sweeps (two- and one-thread pools) and the HTTP part. */
+  readonly filteredOnly: boolean;
   /** Internal: run the one --dataset in this process and write its results to this file (see main). */
   readonly child: string | null;
 }
@@ -92,6 +95,7 @@ function parseArgs(argv: readonly string[]): Args {
   let filteredQueries = 100;
   let http = true;
   let child: string | null = null;
+  let filteredOnly = false;
   const datasets: DatasetName[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -101,16 +105,21 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--reps') reps = positiveInt(arg, argv[++i]);
     else if (arg === '--queries') queries = positiveInt(arg, argv[++i]);
     else if (arg === '--filtered-queries') filteredQueries = positiveInt(arg, argv[++i]);
-    else if (arg === '--dataset') {
+    else if (arg === '--only') {
+      if (argv[++i] !== 'filtered') throw new Error('--only takes: filtered');
+      filteredOnly = true;
+      http = false;
+    } else if (arg === '--dataset') {
       const name = argv[++i] as DatasetName;
       if (!DATASETS.includes(name)) throw new Error(`--dataset takes one of ${DATASETS.join(', ')}`);
       datasets.push(name);
     } else
       throw new Error(
-        `unknown argument ${arg}; known: --small, --reps N, --queries N, --filtered-queries N, --dataset NAME, --no-http`,
+        `unknown argument ${arg}; known: --small, --reps N, --queries N, --filtered-queries N, --dataset NAME, --no-http, --only filtered`,
       );
   }
-  return { small, reps, queries, filteredQueries, datasets: datasets.length > 0 ? datasets : DATASETS, http, child };
+  const chosen = datasets.length > 0 ? datasets : DATASETS;
+  return { small, reps, queries, filteredQueries, datasets: chosen, http, filteredOnly, child };
 }
 
 /** The GC, to take RSS figures without garbage (exposed at run time: the npm script passes no flags). */
@@ -215,7 +224,7 @@ async function runDataset(name: DatasetName, args: Args, threads: number, gc: ()
     });
 
     const sweep: { ef: number; strata: Figure; hnswlib: Figure }[] = [];
-    for (const ef of EFS[name]) {
+    for (const ef of args.filteredOnly ? [] : EFS[name]) {
       progress(`unfiltered, hnsw_ef ${ef}: Strata and hnswlib, ${nq} queries × ${args.reps}`);
       const [strata, hnswlib] = await interleaved(args.reps, [strataPass(ef), libPass(ef)]);
       sweep.push({ ef, strata: strata!, hnswlib: hnswlib! });
@@ -299,7 +308,7 @@ async function runDataset(name: DatasetName, args: Args, threads: number, gc: ()
     db = single.db;
     collection = single.collection;
     const rowsOut: SweepRow[] = [];
-    for (const s of sweep) {
+    for (const s of args.filteredOnly ? [] : sweep) {
       const [strata1] = await interleaved(args.reps, [strataPass(s.ef)]);
       rowsOut.push({ ...s, strata1: strata1! });
     }
@@ -446,7 +455,10 @@ async function main(): Promise<void> {
   for (const p of problems) process.stdout.write(`\nPROBLEM: ${p}\n`);
   const outDir = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
-  const file = path.join(outDir, args.small ? 'hnsw-small.json' : 'hnsw.json');
+  const file = path.join(
+    outDir,
+    args.small ? 'hnsw-small.json' : args.filteredOnly ? 'hnsw-filtered.json' : 'hnsw.json',
+  );
   const round = (_key: string, value: unknown) =>
     typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 10_000) / 10_000 : value;
   const json = {

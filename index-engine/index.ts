@@ -3,9 +3,11 @@
 export { CandidateHeap, ResultHeap } from './candidate-heap.js';
 export { ABSENT_CODE, type ColumnHandle, type ColumnKind, columnBytes, columnCell, columnView } from './column.js';
 export { dot, manhattan, squaredL2 } from './distance.js';
+export { buildColumnOrder, type ColumnOrder, type ColumnOrderOf } from './filter/column-order.js';
 export { compilePayloadPredicate, type PayloadPredicate } from './filter/compile.js';
 export type { Condition, RangeBounds, Scalar } from './filter/condition.js';
 export { parseDatetime } from './filter/datetime.js';
+export { isColumnFilter, matchingRows } from './filter/match-rows.js';
 export { flatValues, lookup, parseKey } from './filter/payload-path.js';
 export { compileRowPredicate, type RowPredicate } from './filter/row-predicate.js';
 export { buildHnsw, type HnswBuildInput } from './hnsw/build.js';

@@ -10,6 +10,7 @@
  * - payloadBytes:   UTF-8 JSON of each row's payload, back to back
  */
 import type { ColumnHandle } from './column.js';
+import type { ColumnOrderOf } from './filter/column-order.js';
 import type { SegmentMemory } from './kernels/wasm-api.js';
 
 export interface SegmentHandle {
@@ -43,6 +44,8 @@ export interface SegmentView {
   /** Live rows among `count`, when the caller knows it (saves a pass over the tombstones). */
   readonly liveCount?: number;
   readonly columns?: readonly ColumnHandle[];
+  /** Sorted columns of an immutable segment (filter/column-order.ts), when the caller keeps them. */
+  readonly columnOrder?: ColumnOrderOf | undefined;
   payload(offset: number): unknown;
 }
 

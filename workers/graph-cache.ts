@@ -1,6 +1,7 @@
+import { buildColumnOrder, type ColumnOrder, type ColumnOrderOf } from '../index-engine/filter/column-order.js';
 import { decodeHnsw } from '../index-engine/hnsw/format.js';
 import type { HnswGraph } from '../index-engine/hnsw/graph.js';
-import type { SegmentHandle } from '../index-engine/index.js';
+import type { ColumnHandle, SegmentHandle } from '../index-engine/index.js';
 import type { SegmentMemory } from '../index-engine/kernels/wasm-api.js';
 import { decodeSq8Bundle } from '../index-engine/quantization/sq8-bundle.js';
 import { SegmentCache } from './segment-cache.js';
@@ -13,6 +14,7 @@ type Sq8Bundle = ReturnType<typeof decodeSq8Bundle>;
 const graphs = new SegmentCache<HnswGraph>();
 const quantized = new SegmentCache<Sq8Bundle>();
 const memories = new SegmentCache<SegmentMemory>();
+const orders = new SegmentCache<Map<string, ColumnOrder>>();
 
 /**
  * The segment's WebAssembly memory: every post delivers a new Memory object for the same shared memory, and
@@ -30,4 +32,24 @@ export function graphOf(handle: SegmentHandle): HnswGraph | null {
 export function sq8Of(handle: SegmentHandle): Sq8Bundle | null {
   const buffer = handle.sq8;
   return buffer === null ? null : quantized.get(handle.uid, () => decodeSq8Bundle(buffer));
+}
+
+/**
+ * Sorted columns of a sealed segment (its rows never change), built on first use by each thread: about 10 ms
+ * per field and 100,000 rows, against a scan of the column per filtered query. Keyed by path and kind: a column
+ * dropped and created again holds the same cells (rows are immutable; keyword codes are the collection's for
+ * good). Growing segments get none (their rows change), and are scanned.
+ */
+export function columnOrderOf(handle: SegmentHandle): ColumnOrderOf | undefined {
+  if (handle.graph === null) return undefined;
+  const byColumn = orders.get(handle.uid, () => new Map());
+  return (column: ColumnHandle) => {
+    const key = `${column.kind}:${column.path}`;
+    let order = byColumn.get(key);
+    if (order === undefined) {
+      order = buildColumnOrder(column, handle.count);
+      byColumn.set(key, order);
+    }
+    return order;
+  };
 }

@@ -10,8 +10,10 @@ import type { HnswGraph } from '../index-engine/hnsw/graph.js';
 import { computeNormalizers, hubnessStats } from '../index-engine/hubness/index.js';
 import {
   compileRowPredicate,
+  isColumnFilter,
   isTombstoned,
   METRICS,
+  matchingRows,
   type SegmentHandle,
   type SegmentView,
 } from '../index-engine/index.js';
@@ -25,7 +27,7 @@ import { createSq8Scorer, oversampledK, rescoreExact } from '../index-engine/qua
 import { trainSq8 } from '../index-engine/quantization/sq8-train.js';
 import type { SegmentPlan } from '../index-engine/segment-search.js';
 import { searchSegment } from '../index-engine/segment-search.js';
-import { graphOf, memoryOf, sq8Of } from './graph-cache.js';
+import { columnOrderOf, graphOf, memoryOf, sq8Of } from './graph-cache.js';
 import { payloadReader } from './payload-cache.js';
 import type {
   BuildGraphTask,
@@ -68,6 +70,7 @@ function view(handle: SegmentHandle): SegmentView {
     vectors: cached.vectors,
     tombstones: cached.tombstones,
     columns: handle.columns,
+    columnOrder: columnOrderOf(handle),
     payload: cached.payload,
   };
 }
@@ -209,6 +212,18 @@ function scan(task: ScanTask): ScanHits {
   let count = 0;
   for (const handle of task.segments) {
     const segment = view(handle);
+    if (isColumnFilter(task.filter, segment.columns)) {
+      // the columns list the matches (live ones, ascending) without a test per row
+      const rows = matchingRows(task.filter, segment, segment.columnOrder);
+      count += rows.length;
+      if (!task.countOnly) {
+        for (let i = 0; i < rows.length; i++) {
+          uids.push(segment.uid);
+          offsets.push(rows[i]!);
+        }
+      }
+      continue;
+    }
     const passes = compileRowPredicate(task.filter, segment);
     for (let row = 0; row < segment.count; row++) {
       if (isTombstoned(segment.tombstones, row) || !passes(row)) continue;

@@ -1,6 +1,7 @@
 import { type ColumnHandle, columnView } from '../column.js';
 import type { SegmentView } from '../segment-layout.js';
-import { compilePayloadPredicate, inBounds } from './compile.js';
+import { cellPredicate, cellTestOf } from './cell-test.js';
+import { compilePayloadPredicate } from './compile.js';
 import type { Condition } from './condition.js';
 
 /** A filter bound to one segment: does row `offset` pass? */
@@ -43,8 +44,8 @@ export function compileRowPredicate(condition: Condition, segment: SegmentView):
       case 'match':
       case 'range': {
         const column = columns.get(c.path.join('.'));
-        const viaColumn = column && columnTest(c, column);
-        if (viaColumn) return withFallback(viaColumn, column, fallback(c));
+        const test = column && cellTestOf(c, column);
+        if (test) return withFallback(cellPredicate(test), column, fallback(c));
         return fallback(c);
       }
       case 'has_id': {
@@ -92,43 +93,6 @@ function anyOf(parts: RowPredicate[]): RowPredicate {
     for (let i = 0; i < parts.length; i++) if (parts[i]!(o)) return true;
     return false;
   };
-}
-
-/** Membership in a set of cells: an equality when there is one value. */
-function oneOf(values: Iterable<number>): (cell: number) => boolean {
-  const set = new Set(values);
-  if (set.size === 1) {
-    const [only] = set as Set<number> & Iterable<number>;
-    return (cell) => cell === only;
-  }
-  return (cell) => set.has(cell);
-}
-
-/** A test over a present cell, or undefined when this column cannot answer this condition. */
-function columnTest(c: Condition, column: ColumnHandle): ((cell: number) => boolean) | undefined {
-  if (c.kind === 'match') {
-    if (column.kind === 'keyword') {
-      if (c.keywordCodes === undefined) return undefined;
-      return oneOf(c.keywordCodes);
-    }
-    const wanted = new Set<number>();
-    for (const v of c.values) {
-      if (column.kind === 'number' && typeof v === 'number') wanted.add(v);
-      if (column.kind === 'bool' && typeof v === 'boolean') wanted.add(Number(v));
-    }
-    if (column.kind === 'datetime') return undefined;
-    return oneOf(wanted);
-  }
-  if (c.kind === 'range') {
-    if (c.datetime ? column.kind !== 'datetime' : column.kind !== 'number') return undefined;
-    const { gt, gte, lt, lte } = c.bounds;
-    // the usual half-open range [gte, lt) without the undefined checks
-    if (gt === undefined && lte === undefined && gte !== undefined && lt !== undefined)
-      return (cell) => cell >= gte && cell < lt;
-    const bounds = c.bounds;
-    return (cell) => inBounds(cell, bounds);
-  }
-  return undefined;
 }
 
 function withFallback(test: (cell: number) => boolean, column: ColumnHandle, fallback: RowPredicate): RowPredicate {
