@@ -10,7 +10,8 @@ const FLUSH_MS = 1000;
 /**
  * A bounded log of sampled search vectors per collection (SQLite table `query_log`), where DBNorm query banks
  * come from (`from_log`). A sample of searches is recorded (`rate`, 0–1); entries are buffered and written in
- * batches, so a crash may lose the last second of samples, which only makes the sample smaller.
+ * batches, without an fsync of their own, so a crash may lose the last second of samples (a power loss, those
+ * since the last durable commit), which only makes the sample smaller.
  */
 export class QueryLog {
   readonly rate: number;
@@ -61,7 +62,7 @@ export class QueryLog {
     this.buffer = [];
     const touched = new Set<number>();
     try {
-      this.catalog.transaction(() => {
+      this.catalog.unsyncedTransaction(() => {
         for (const e of entries) {
           this.stmts.insert.run(
             e.collectionId,
