@@ -297,17 +297,32 @@ export function otherTable(
       `${r.reps.map((x) => x.seconds.toFixed(2)).join(' / ')} s; first search ${r.reps.map((x) => x.firstSearchMs.toFixed(0)).join(' / ')} ms`,
     ]);
   }
-  if (http !== null) {
-    const median = medianOf(http.reps);
-    rows.push([
-      http.dataset,
-      `HTTP: one connection, one search at a time, hnsw_ef ${http.ef}`,
-      `${rate(median)} QPS, recall ${http.recall.toFixed(4)}`,
-      `pgvector ~${PGVECTOR_QPS} QPS: ${(median / PGVECTOR_QPS).toFixed(2)}×; target ≥ 3×: ${median >= 3 * PGVECTOR_QPS ? 'met' : 'not met'}`,
-      `${http.reps.map(rate).join(' / ')}; loaded over REST in ${http.upsertSeconds.toFixed(1)} s, green after ${http.buildSeconds.toFixed(1)} s`,
-    ]);
-  }
+  if (http !== null) rows.push(...httpRows(http));
   return table(['dataset', 'figure', 'Strata', 'reference / target', 'reps, notes'], rows, []);
+}
+
+/** One row per HTTP client: search QPS against pgvector's, the empty round trip and the server's CPU per search. */
+export function httpRows(http: HttpResult & { readonly dataset: string }): string[][] {
+  return http.clients.map((c, i) => {
+    const median = medianOf(c.reps);
+    const cpu = c.serverCpuMicrosPerSearch;
+    const notes = [
+      c.reps.map(rate).join(' / '),
+      `empty GET /readyz ${rate(medianOf(c.emptyRoundTrips))}/s`,
+      ...(cpu === null ? [] : [`server CPU ${rate(medianOf(cpu))} µs/search`]),
+      `load ${c.load.toFixed(1)}`,
+      ...(i === 0
+        ? [`loaded over REST in ${http.upsertSeconds.toFixed(1)} s, green after ${http.buildSeconds.toFixed(1)} s`]
+        : []),
+    ];
+    return [
+      http.dataset,
+      `HTTP (${c.label}): one connection, one search at a time, hnsw_ef ${http.ef}`,
+      `${rate(median)} QPS, recall ${c.recall.toFixed(4)}`,
+      `pgvector ~${PGVECTOR_QPS} QPS: ${(median / PGVECTOR_QPS).toFixed(2)}×; target ≥ 3×: ${median >= 3 * PGVECTOR_QPS ? 'met' : 'not met'}`,
+      notes.join('; '),
+    ];
+  });
 }
 
 export function medianOf(values: readonly number[]): number {

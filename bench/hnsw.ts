@@ -4,7 +4,8 @@
  * memory, recall@10 and single-query QPS per hnsw_ef, filtered recall and QPS per selectivity, flat-scan GB/s,
  * restart time, and search over HTTP. Prints Markdown tables with the environment and writes
  * bench/results/hnsw.json. Flags: --small, --reps N, --queries N, --filtered-queries N, --dataset NAME, --no-http,
- * --only filtered.
+ * --only filtered (the filtered part alone, into bench/results/hnsw-filtered.json), --only http (the HTTP part alone,
+ * into bench/results/hnsw-http.json), --http-ef N.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -74,6 +75,13 @@ const EXACT_QUERIES = 200;
 const RESTARTS = 3;
 const RECALL_TARGET = 0.95;
 const DATASETS: readonly DatasetName[] = ['clustered-128', 'hubs-ood'];
+/** The dataset the HTTP part runs on (issue 3's comparison with pgvector). */
+const HTTP_DATASET: DatasetName = 'clustered-128';
+/**
+ * hnsw_ef of the HTTP part with --only http (no in-process sweep to pick it from): the ef at which Strata first
+ * reached recall@10 ≥ 0.95 on clustered-128 in every recorded full run.
+ */
+const HTTP_EF = 16;
 
 interface Args {
   readonly small: boolean;
@@ -84,6 +92,10 @@ interface Args {
   readonly http: boolean;
   /** `--only filtered`: skip the unfiltered sweeps (two- and one-thread pools) and the HTTP part. */
   readonly filteredOnly: boolean;
+  /** --only http: skip hnswlib and the in-process figures, run the HTTP part alone. */
+  readonly onlyHttp: boolean;
+  /** --http-ef N: the HTTP part's hnsw_ef (default: the first swept ef reaching recall 0.95; HTTP_EF with --only http). */
+  readonly httpEf: number | null;
   /** Internal: run the one --dataset in this process and write its results to this file (see main). */
   readonly child: string | null;
 }
@@ -94,6 +106,8 @@ function parseArgs(argv: readonly string[]): Args {
   let queries = 1000;
   let filteredQueries = 100;
   let http = true;
+  let onlyHttp = false;
+  let httpEf: number | null = null;
   let child: string | null = null;
   let filteredOnly = false;
   const datasets: DatasetName[] = [];
@@ -101,25 +115,31 @@ function parseArgs(argv: readonly string[]): Args {
     const arg = argv[i]!;
     if (arg === '--small') small = true;
     else if (arg === '--no-http') http = false;
+    else if (arg === '--only') {
+      const part = argv[++i];
+      if (part === 'http') onlyHttp = true;
+      else if (part === 'filtered') {
+        filteredOnly = true;
+        http = false;
+      } else throw new Error('--only takes one of: http, filtered');
+    } else if (arg === '--http-ef') httpEf = positiveInt(arg, argv[++i]);
     else if (arg === '--child') child = argv[++i] ?? null;
     else if (arg === '--reps') reps = positiveInt(arg, argv[++i]);
     else if (arg === '--queries') queries = positiveInt(arg, argv[++i]);
     else if (arg === '--filtered-queries') filteredQueries = positiveInt(arg, argv[++i]);
-    else if (arg === '--only') {
-      if (argv[++i] !== 'filtered') throw new Error('--only takes: filtered');
-      filteredOnly = true;
-      http = false;
-    } else if (arg === '--dataset') {
+    else if (arg === '--dataset') {
       const name = argv[++i] as DatasetName;
       if (!DATASETS.includes(name)) throw new Error(`--dataset takes one of ${DATASETS.join(', ')}`);
       datasets.push(name);
     } else
       throw new Error(
-        `unknown argument ${arg}; known: --small, --reps N, --queries N, --filtered-queries N, --dataset NAME, --no-http, --only filtered`,
+        `unknown argument ${arg}; known: --small, --reps N, --queries N, --filtered-queries N, --dataset NAME, --no-http, --only http|filtered, --http-ef N`,
       );
   }
-  const chosen = datasets.length > 0 ? datasets : DATASETS;
-  return { small, reps, queries, filteredQueries, datasets: chosen, http, filteredOnly, child };
+  if (onlyHttp && (!http || datasets.some((d) => d !== HTTP_DATASET)))
+    throw new Error(`--only http runs the HTTP part, on ${HTTP_DATASET} only`);
+  const chosen = onlyHttp ? [HTTP_DATASET] : datasets.length > 0 ? datasets : DATASETS;
+  return { small, reps, queries, filteredQueries, datasets: chosen, http, filteredOnly, onlyHttp, httpEf, child };
 }
 
 /** The GC, to take RSS figures without garbage (exposed at run time: the npm script passes no flags). */
@@ -179,18 +199,25 @@ interface Run {
   readonly queries: number[][];
 }
 
-async function runDataset(name: DatasetName, args: Args, threads: number, gc: () => void): Promise<Run> {
+/** The dataset with its rows and queries as plain number arrays (what both engines' APIs and JSON take). */
+function loadRows(name: DatasetName, args: Args): { ds: Dataset; rows: number[][]; queries: number[][] } {
   process.stderr.write(`\n${name}${args.small ? ' (small)' : ''}:\n`);
   const dir = ensureDataset(ROOT, args.small, name);
   const ds =
     name === 'hubs-ood'
       ? loadDataset(dir, { metric: 'cos', selectivities: [] })
       : loadDataset(dir, { metric: 'l2', selectivities: ALL_FILTER_SELECTIVITIES });
-  const problems: string[] = [];
-  // Plain number arrays, converted once before any clock: what both engines' APIs take.
+  // converted once before any clock
   const rows = Array.from({ length: ds.n }, (_, i) => row(ds.base, ds.dim, i));
   const nq = Math.min(args.queries, ds.nq);
   const queries = Array.from({ length: nq }, (_, i) => row(ds.queries, ds.dim, i));
+  return { ds, rows, queries };
+}
+
+async function runDataset(name: DatasetName, args: Args, threads: number, gc: () => void): Promise<Run> {
+  const { ds, rows, queries } = loadRows(name, args);
+  const problems: string[] = [];
+  const nq = queries.length;
   const recallOf = (i: number, ids: readonly number[]) => recallAt(K, ids, ds.gt, ds.gtK, i);
 
   progress(`hnswlib-node: build (m ${HNSW_M}, ef_construct ${HNSW_EF_CONSTRUCT}, one thread)`);
@@ -364,7 +391,8 @@ function environment(reps: number, threads: number): HnswEnvironment {
 
 /** What one dataset's process hands back to the parent. */
 interface ChildOutput {
-  readonly result: DatasetResult;
+  /** null with --only http. */
+  readonly result: DatasetResult | null;
   readonly problems: string[];
   readonly http: (HttpResult & { dataset: string }) | null;
 }
@@ -372,15 +400,20 @@ interface ChildOutput {
 /** The child: one dataset in process (and the HTTP part for clustered-128), results written to `file`. */
 async function runChild(args: Args, file: string): Promise<void> {
   const name = args.datasets[0]!;
-  const gc = exposeGc();
   const threads = os.availableParallelism();
-  const run = await runDataset(name, args, threads, gc);
+  const run = args.onlyHttp
+    ? { ...loadRows(name, args), result: null, problems: [] }
+    : await runDataset(name, args, threads, exposeGc());
   const problems = [...run.problems];
   let http: ChildOutput['http'] = null;
-  if (name === 'clustered-128' && args.http) {
+  if (name === HTTP_DATASET && args.http) {
     process.stderr.write(`\nHTTP (${run.ds.name}):\n`);
     // The in-process ef that first reaches recall 0.95 (the comparison point with pgvector).
-    const ef = run.result.sweep.find((s) => s.strata.recall >= RECALL_TARGET)?.ef ?? EFS[name].at(-1)!;
+    const ef =
+      args.httpEf ??
+      (run.result === null
+        ? HTTP_EF
+        : (run.result.sweep.find((s) => s.strata.recall >= RECALL_TARGET)?.ef ?? EFS[name].at(-1)!));
     http = await benchHttpHnsw(ROOT, run.ds, run.rows, threads, {
       ef,
       reps: args.reps,
@@ -435,30 +468,30 @@ async function main(): Promise<void> {
       problems.push(`${name}: the run failed (${(e as Error).message.split('\n')[0]}); see the output above`);
       continue;
     }
-    results.push(out.result);
+    if (out.result !== null) results.push(out.result);
     problems.push(...out.problems);
     http ??= out.http;
   }
   env.loadAverage.end = loadAverage();
   const kernels = kernelReference(ROOT);
   const clustered = results.find((r) => r.filtered.length > 0);
-  const sections = [
-    formatEnvironment(env, results),
-    `### Build and memory\n\n${buildTable(results)}`,
-    `### Unfiltered: recall@10 and QPS, one query at a time\n\n${sweepTable(results, threads)}`,
-    `### Best QPS at recall@10 ≥ ${RECALL_TARGET}\n\n${bestTable(results, threads)}`,
-    ...(clustered ? [`### Filtered (${clustered.name}), one query at a time\n\n${filteredTable(clustered)}`] : []),
-    `### Flat scan, restart, HTTP\n\n${otherTable(results, http, kernels)}`,
-  ];
+  const sections = args.onlyHttp
+    ? [formatEnvironment(env, results), `### HTTP\n\n${otherTable(results, http, kernels)}`]
+    : [
+        formatEnvironment(env, results),
+        `### Build and memory\n\n${buildTable(results)}`,
+        `### Unfiltered: recall@10 and QPS, one query at a time\n\n${sweepTable(results, threads)}`,
+        `### Best QPS at recall@10 ≥ ${RECALL_TARGET}\n\n${bestTable(results, threads)}`,
+        ...(clustered ? [`### Filtered (${clustered.name}), one query at a time\n\n${filteredTable(clustered)}`] : []),
+        `### Flat scan, restart, HTTP\n\n${otherTable(results, http, kernels)}`,
+      ];
   const minutes = (performance.now() - started) / 60_000;
   process.stdout.write(`\n${sections.join('\n\n')}\n\ntotal time: ${minutes.toFixed(1)} min\n`);
   for (const p of problems) process.stdout.write(`\nPROBLEM: ${p}\n`);
   const outDir = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
-  const file = path.join(
-    outDir,
-    args.small ? 'hnsw-small.json' : args.filteredOnly ? 'hnsw-filtered.json' : 'hnsw.json',
-  );
+  const part = args.onlyHttp ? '-http' : args.filteredOnly ? '-filtered' : '';
+  const file = path.join(outDir, `hnsw${part}${args.small ? '-small' : ''}.json`);
   const round = (_key: string, value: unknown) =>
     typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 10_000) / 10_000 : value;
   const json = {

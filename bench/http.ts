@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -23,6 +23,19 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+let ticks: number | null = null;
+/** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`, 100 on Linux almost everywhere). */
+function clockTicks(): number {
+  if (ticks === null) {
+    try {
+      ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticks = 100;
+    }
+  }
+  return ticks;
 }
 
 /** The real server (`node dist/server/main.js`) as a child process on a free port and a fresh data dir. */
@@ -76,6 +89,21 @@ export class ServerProcess {
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} ${route}: HTTP ${res.status}: ${text.slice(0, 300)}`);
     return JSON.parse(text) as unknown;
+  }
+
+  /**
+   * CPU time the server process has used so far (user + system, every thread: the event loop, the pool's
+   * workers, GC), in seconds; null where /proc is not available (not Linux).
+   */
+  cpuSeconds(): number | null {
+    try {
+      const stat = fs.readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
+      // fields after the command name "(...)": utime and stime are the 12th and 13th
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / clockTicks();
+    } catch {
+      return null;
+    }
   }
 
   /** SIGTERM, then waits for a clean exit (SIGKILL after STOP_TIMEOUT_MS). Returns the exit code. */

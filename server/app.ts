@@ -100,8 +100,9 @@ export async function buildApp(
   });
   // A POST or PUT without a body is an empty object: `count` and `scroll` need nothing else, and routes with
   // required fields say which one is missing.
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', (request, _reply, done) => {
     if (request.body === undefined && (request.method === 'POST' || request.method === 'PUT')) request.body = {};
+    done();
   });
   await app.register(errorHandler, { bodyLimit });
   await app.register(requestLog);

@@ -44,7 +44,13 @@ import {
   stagingPath,
   unpackSnapshot,
 } from './snapshots.js';
-import type { CollectionConfig, CreateCollectionInput, PayloadFieldSchema, SearchInput } from './types.js';
+import type {
+  CollectionConfig,
+  CreateCollectionInput,
+  PayloadFieldSchema,
+  SearchInput,
+  SearchSignal,
+} from './types.js';
 import { RETRY_AFTER_SECONDS, WriteGate } from './write-gate.js';
 
 export const COLLECTION_NAME_RE = /^[A-Za-z0-9_-]{1,128}$/;
@@ -459,7 +465,11 @@ export class Database {
    * Filtered k-NN for a batch of searches on one collection; plan branches are counted in `planCounts`. When
    * `signal` aborts, the pool tasks are cancelled and the search rejects with the signal's reason.
    */
-  async search(collection: Collection, inputs: readonly SearchInput[], signal?: AbortSignal): Promise<SearchOutcome[]> {
+  async search(
+    collection: Collection,
+    inputs: readonly SearchInput[],
+    signal?: SearchSignal,
+  ): Promise<SearchOutcome[]> {
     const outcomes = await this.searchOnly(collection, inputs, signal);
     this.logSearches(collection, inputs, outcomes);
     this.recall.observe(collection, inputs, outcomes);
@@ -498,7 +508,7 @@ export class Database {
   private async searchOnly(
     collection: Collection,
     inputs: readonly SearchInput[],
-    signal?: AbortSignal,
+    signal?: SearchSignal,
   ): Promise<SearchOutcome[]> {
     this.searchesInFlight++;
     let outcomes: SearchOutcome[];
@@ -529,7 +539,7 @@ export class Database {
   }
 
   /** Qdrant's universal query form (vector, point id or none) for a batch on one collection. */
-  query(collection: Collection, inputs: readonly QueryInput[], signal?: AbortSignal): Promise<SearchOutcome[]> {
+  query(collection: Collection, inputs: readonly QueryInput[], signal?: SearchSignal): Promise<SearchOutcome[]> {
     return queryCollection(collection, inputs, (searches) => this.search(collection, searches, signal));
   }
 
@@ -574,9 +584,10 @@ export class Database {
     segments: readonly Segment[],
     queries: readonly SearchQuery[],
     collection: Collection,
-    signal?: AbortSignal,
+    cancel?: SearchSignal,
     background = false,
   ): Promise<QueryHits[][]> {
+    const signal = typeof cancel === 'function' ? cancel() : cancel;
     const indices = queries.map((_, i) => i);
     const queryChunks = chunk(indices, background ? 1 : this.pool.threads);
     // Splitting one query's segments across workers pays only for long scans: graph searches are short, and

@@ -33,8 +33,9 @@ export interface TemplateSummary {
 /**
  * The workload log (SQLite table `query_log`): every search's filter, its template, `limit` and measured
  * selectivity, which HQI partitions by, and a sample of query vectors (`rate`, 0–1), where DBNorm query banks
- * come from (`from_log`). Bounded per collection. Entries are buffered and written in batches, so a crash may
- * lose the last second of them, which only makes the log shorter.
+ * come from (`from_log`). Bounded per collection. Entries are buffered and written in batches without an fsync
+ * of their own, so a crash may lose the last second of them (a power loss, those since the last durable commit),
+ * which only makes the log shorter.
  */
 export class QueryLog {
   readonly rate: number;
@@ -42,6 +43,9 @@ export class QueryLog {
   private readonly stmts;
   private buffer: (LoggedSearch & { ts: string })[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** Rows and vectors per collection in the table, counted once and then kept up to date, so trimming (a walk of
+   * 100,000 index entries) runs only when a bound is passed, not on every flush. */
+  private readonly counts = new Map<number, { entries: number; vectors: number }>();
 
   constructor(catalog: Catalog, rate: number) {
     this.catalog = catalog;
@@ -96,20 +100,42 @@ export class QueryLog {
     this.buffer = [];
     const touched = new Set<number>();
     try {
-      this.catalog.transaction(() => {
+      this.catalog.unsyncedTransaction(() => {
         for (const e of entries) {
           const vector = e.vector && Buffer.from(e.vector.buffer, e.vector.byteOffset, e.vector.byteLength);
           this.stmts.insert.run(e.collectionId, e.ts, vector, e.filter, e.template, e.k, e.selectivity);
+          const count = this.countOf(e.collectionId);
+          count.entries++;
+          if (vector !== null) count.vectors++;
           touched.add(e.collectionId);
         }
         for (const id of touched) {
-          this.stmts.trim.run(id, id, QUERY_LOG_CAPACITY);
-          this.stmts.trimVectors.run(id, id, QUERY_LOG_VECTORS);
+          const count = this.countOf(id);
+          if (count.entries > QUERY_LOG_CAPACITY) {
+            this.stmts.trim.run(id, id, QUERY_LOG_CAPACITY);
+            this.counts.delete(id);
+          } else if (count.vectors > QUERY_LOG_VECTORS) {
+            this.stmts.trimVectors.run(id, id, QUERY_LOG_VECTORS);
+            count.vectors = QUERY_LOG_VECTORS;
+          }
         }
       });
     } catch {
       // a collection dropped since its searches were logged (foreign key): those entries are simply lost
+      this.counts.clear();
     }
+  }
+
+  private countOf(collectionId: number): { entries: number; vectors: number } {
+    let count = this.counts.get(collectionId);
+    if (count === undefined) {
+      count = {
+        entries: this.stmts.countAll.get(collectionId)?.n ?? 0,
+        vectors: this.stmts.countVectors.get(collectionId)?.n ?? 0,
+      };
+      this.counts.set(collectionId, count);
+    }
+    return count;
   }
 
   /** Logged query vectors of a collection. */

@@ -37,6 +37,12 @@ export interface CreateCollectionInput {
   readonly hubness?: HubnessConfigInput | null | undefined;
 }
 
+/**
+ * Cancels a search: an AbortSignal, or a function that makes one when first asked. Storage asks only when it
+ * hands work to the pool, so a search answered on the calling thread (most single searches) costs no signal.
+ */
+export type SearchSignal = AbortSignal | (() => AbortSignal);
+
 export type PayloadFieldSchema = 'keyword' | 'integer' | 'float' | 'bool' | 'datetime' | 'uuid';
 
 export interface PointInput {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
-import { StrataError } from '../../storage/index.js';
+import { type SearchSignal, StrataError } from '../../storage/index.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,28 +11,51 @@ declare module 'fastify' {
 
 /**
  * Runs a read (search, query, count, scroll) under the request timeout, counted from the request's arrival.
- * Past it, the answer is 408 `STRATA_ERR_TIMEOUT` at once, and `signal` aborts: storage cancels the pool tasks
+ * Past it, the answer is 408 `STRATA_ERR_TIMEOUT` at once, and the signal aborts: storage cancels the pool tasks
  * it passed the signal to (queued ones are dropped, running ones stop with their worker, which the pool
  * replaces). Work that does not take the signal runs on in the background, but the client is not held.
+ *
+ * The signal is made only when storage asks for it (when it hands work to the pool): a search answered on the
+ * event loop, most single searches, allocates no AbortController. Asked for after the deadline, it is already
+ * aborted.
  */
-export function withDeadline<T>(reply: FastifyReply, run: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+export function withDeadline<T>(
+  reply: FastifyReply,
+  run: (signal: SearchSignal | undefined) => Promise<T>,
+): Promise<T> {
   const limit = reply.server.requestTimeoutMs;
   if (!limit) return run(undefined);
-  const controller = new AbortController();
+  let controller: AbortController | null = null;
+  let expired: StrataError | null = null;
+  const signal = (): AbortSignal => {
+    if (controller === null) {
+      controller = new AbortController();
+      if (expired !== null) controller.abort(expired);
+    }
+    return controller.signal;
+  };
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(
       () => {
-        const error = new StrataError('STRATA_ERR_TIMEOUT', [`the limit of ${limit} ms (STRATA_REQUEST_TIMEOUT_MS)`]);
-        controller.abort(error);
-        reject(error);
+        expired = new StrataError('STRATA_ERR_TIMEOUT', [`the limit of ${limit} ms (STRATA_REQUEST_TIMEOUT_MS)`]);
+        controller?.abort(expired);
+        reject(expired);
       },
       Math.max(0, limit - reply.elapsedTime),
     );
-    const settle = () => clearTimeout(timer);
     try {
-      run(controller.signal).then(resolve, reject).finally(settle);
+      run(signal).then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
     } catch (e) {
-      settle();
+      clearTimeout(timer);
       reject(e);
     }
   });

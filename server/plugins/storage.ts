@@ -44,11 +44,14 @@ export default fp(
         (err: unknown) => app.log.fatal({ err }, 'recovery failed; not ready'),
       );
     });
-    app.addHook('onRequest', async (request) => {
+    // A callback hook (no promise per request) that looks at the path only while recovering.
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (db.ready) return done();
       const path = request.url.split('?')[0]!;
-      if (!db.ready && !ALWAYS_OPEN.has(path) && !path.startsWith('/docs') && !path.startsWith('/console')) {
-        throw new StrataError('STRATA_ERR_NOT_READY', [], { retryAfter: 1 });
+      if (!ALWAYS_OPEN.has(path) && !path.startsWith('/docs') && !path.startsWith('/console')) {
+        return done(new StrataError('STRATA_ERR_NOT_READY', [], { retryAfter: 1 }));
       }
+      done();
     });
     app.addHook('onClose', async () => {
       await db.close();

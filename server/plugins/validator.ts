@@ -12,8 +12,11 @@ export function typeboxValidatorCompiler(references: TSchema[]): FastifySchemaCo
   return ({ schema, httpPart }) => {
     const check = TypeCompiler.Compile(schema, references);
     const integers = integerProperties(schema);
+    // Bodies are checked as sent; so are path parameters that are all strings (the collection name): path
+    // parameters are always texts, and converting a text to a string leaves it as it is.
+    const convert = httpPart !== 'body' && !(httpPart === 'params' && onlyStringProperties(schema));
     return (value: unknown) => {
-      const converted = httpPart === 'body' ? value : strictConvert(schema, references, value, integers);
+      const converted = convert ? strictConvert(schema, references, value, integers) : value;
       if (check.Check(converted)) return { value: converted };
       const first = check.Errors(converted).First();
       const where = first?.path ? first.path : '/';
@@ -22,6 +25,14 @@ export function typeboxValidatorCompiler(references: TSchema[]): FastifySchemaCo
       return { error };
     };
   };
+}
+
+/** Whether the schema is an object whose properties are all plain strings. */
+function onlyStringProperties(schema: TSchema): boolean {
+  if (schema.type !== 'object' || schema.properties === undefined) return false;
+  return Object.values(schema.properties as Record<string, TSchema>).every(
+    (p) => p.type === 'string' && p.anyOf === undefined,
+  );
 }
 
 /** Names of the top-level integer properties of a query or params schema. */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error compiled JavaScript without a declaration next to the test
-import { parseJson, stringifyJson } from '../../../dist/server/json.js';
+import { MAX_JSON_DEPTH, parseJson, stringifyJson, TooDeepError } from '../../../dist/server/json.js';
 // @ts-expect-error compiled JavaScript without a declaration next to the test
 import {
   comparePointIds,
@@ -61,6 +61,18 @@ describe('JSON with 64-bit integers', () => {
         },
       ),
     );
+  });
+
+  it('refuses bodies nested deeper than MAX_JSON_DEPTH, counting only the brackets outside strings', () => {
+    const nested = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    expect(() => parseJson(nested(MAX_JSON_DEPTH))).not.toThrow();
+    expect(() => parseJson(nested(MAX_JSON_DEPTH + 1))).toThrow(TooDeepError);
+    expect(() => parseJson(`{"a":${nested(MAX_JSON_DEPTH + 1)}}`)).toThrow(TooDeepError);
+    // many brackets but shallow, or deep only inside a string: accepted
+    const wide = `[${Array.from({ length: 2 * MAX_JSON_DEPTH }, () => '{"a":[]}').join(',')}]`;
+    expect(parseJson(wide)).toHaveLength(2 * MAX_JSON_DEPTH);
+    const inString = JSON.stringify({ s: '[{'.repeat(MAX_JSON_DEPTH) });
+    expect(parseJson(inString)).toEqual({ s: '[{'.repeat(MAX_JSON_DEPTH) });
   });
 
   it('finds a long integer anywhere, but not in the digits of a fraction or mantissa', () => {
