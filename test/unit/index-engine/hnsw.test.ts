@@ -442,7 +442,7 @@ describe('VisitedSet', () => {
 });
 
 describe('candidate and result heaps', () => {
-  it('pop in distance order and keep the nearest n (ties by offset), also through replaceWorst', () => {
+  it('pop in distance order and keep the nearest n (ties by offset), through replaceWorst and drainBest', () => {
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: -20, max: 20 }), { maxLength: 300 }),
@@ -452,7 +452,10 @@ describe('candidate and result heaps', () => {
           const results = new ResultHeap(2);
           // the search's form: once full, a closer entry replaces the farthest in one step
           const replaced = new ResultHeap(2);
+          // everything kept, then only the nearest n taken out (the search's final step)
+          const unbounded = new ResultHeap(2);
           dists.forEach((d, id) => {
+            unbounded.push(id, d);
             candidates.push(id, d);
             results.push(id, d);
             if (results.size > n) results.pop();
@@ -477,6 +480,13 @@ describe('candidate and result heaps', () => {
           const replacedIds = new Uint32Array(replaced.size);
           replaced.drainSorted(replacedIds, new Float64Array(replaced.size));
           expect(Array.from(replacedIds)).toEqual(want.map((w) => w.id));
+          const bestIds = new Uint32Array(n);
+          const bestDists = new Float64Array(n);
+          const best = unbounded.drainBest(n, bestIds, bestDists);
+          expect(best).toBe(want.length);
+          expect(Array.from(bestIds.subarray(0, best))).toEqual(want.map((w) => w.id));
+          expect(Array.from(bestDists.subarray(0, best))).toEqual(want.map((w) => w.d));
+          expect(unbounded.size).toBe(0);
         },
       ),
       { numRuns: 300 },
