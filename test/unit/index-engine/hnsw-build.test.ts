@@ -11,20 +11,10 @@ import {
   NeighborSelector,
   // @ts-expect-error compiled JavaScript without a declaration next to the test
 } from '../../../dist/index-engine/index.js';
+import { seededUniform } from '../../helpers/dataset.js';
 
 type Metric = (typeof METRICS)['Euclid'];
 type Graph = ReturnType<typeof buildHnsw>;
-
-/** Seeded vectors in [-1, 1). */
-function randomVectors(count: number, dim: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const data = new Float32Array(count * dim);
-  for (let i = 0; i < data.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = s / 2 ** 31 - 1;
-  }
-  return data;
-}
 
 /** Signed distance between rows a and b (smaller is closer), through the metric's JS kernel. */
 function distanceOf(data: Float32Array, dim: number, metric: Metric): (a: number, b: number) => number {
@@ -158,7 +148,7 @@ describe('HNSW neighbour selection', () => {
           const dim = 6;
           const count = n + 1;
           const metric = dot ? METRICS.Dot : METRICS.Euclid;
-          const data = randomVectors(count, dim, seed);
+          const data = seededUniform(count * dim, seed);
           const dist = distanceOf(data, dim, metric);
           const base = 0;
           const candidates = Array.from({ length: n }, (_, i) => ({ id: i + 1, dist: dist(base, i + 1) })).sort(
@@ -202,7 +192,7 @@ describe('HNSW build against a plain-array reference', () => {
   ] as const)('links every node on every layer exactly as the reference does: %s', (_name, metric, m, efConstruct) => {
     const count = 400;
     const dim = 8;
-    const data = randomVectors(count, dim, 7);
+    const data = seededUniform(count * dim, 7);
     const graph = buildHnsw({ count, scorerFor: floatScorerFactory(data, dim, metric), m, efConstruct, seed: 3 });
     const want = referenceBuild(count, graph.levels, m, efConstruct, distanceOf(data, dim, metric));
     expect(graph.maxLevel).toBe(want.length - 1);

@@ -18,7 +18,7 @@ import {
   verifyHnsw,
   // @ts-expect-error compiled JavaScript without a declaration next to the test
 } from '../../../dist/index-engine/index.js';
-import { CLUSTERED, readJson, readVecs } from '../../helpers/dataset.js';
+import { CLUSTERED, readJson, readVecs, seededUniform } from '../../helpers/dataset.js';
 
 type Metric = (typeof METRICS)['Euclid'];
 type Graph = ReturnType<typeof buildHnsw>;
@@ -50,13 +50,7 @@ function row(flat: Flat, i: number): Float32Array {
 
 /** Seeded vectors in [-1, 1) for the small structural tests. */
 function randomVectors(count: number, dim: number, seed: number): Flat {
-  let s = seed >>> 0;
-  const data = new Float32Array(count * dim);
-  for (let i = 0; i < data.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = s / 2 ** 31 - 1;
-  }
-  return { count, dim, data };
+  return { count, dim, data: seededUniform(count * dim, seed) };
 }
 
 function build(flat: Flat, metric: Metric, seed = SEED, m = M, efConstruct = EF_CONSTRUCT): Graph {
