@@ -168,6 +168,37 @@ export class ResultHeap extends PairHeap {
   }
 
   /**
+   * Empties the heap, writing only its `k` nearest entries to `ids`/`dists` nearest first (ascending distance,
+   * then offset); returns how many were written (min(k, size)). One pass with an insertion buffer of k instead
+   * of size − k pops: a search with ef 2,048 and k 10 no longer spends ~3 % of its time shrinking the heap.
+   */
+  drainBest(k: number, ids: Uint32Array, dists: Float64Array): number {
+    const n = this.size;
+    this.size = 0;
+    if (k <= 0) return 0;
+    const heapIds = this.ids;
+    const heapDists = this.dists;
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      const id = heapIds[i]!;
+      const d = heapDists[i]!;
+      if (kept === k) {
+        const last = dists[k - 1]!;
+        if (d > last || (d === last && id > ids[k - 1]!)) continue;
+      }
+      let j = kept < k ? kept++ : k - 1;
+      while (j > 0 && (dists[j - 1]! > d || (dists[j - 1] === d && ids[j - 1]! > id))) {
+        ids[j] = ids[j - 1]!;
+        dists[j] = dists[j - 1]!;
+        j--;
+      }
+      ids[j] = id;
+      dists[j] = d;
+    }
+    return kept;
+  }
+
+  /**
    * Empties the heap into `ids`/`dists` nearest first (ascending distance, then offset) and returns how many
    * entries were written. The targets must hold `size` entries.
    */

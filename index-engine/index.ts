@@ -56,6 +56,7 @@ export {
   type TreeOptions,
   type WorkloadQuery,
 } from './hqi/tree.js';
+export { NeighborSelector } from './hnsw/select.js';
 export { type BindOptions, bindQuery, type KernelSet } from './kernels/kernel-set.js';
 export {
   createSegmentMemory,

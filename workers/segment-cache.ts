@@ -8,6 +8,11 @@
 export class SegmentCache<T> {
   private readonly entries = new Map<number, { value: T; usedAt: number }>();
   private lastSweep = 0;
+  /**
+   * The most recently used entry (forgotten whenever an entry is removed): asked for again, as every search of
+   * a one-segment collection does, it is already last in the map's order, so it needs no delete and set.
+   */
+  private last: { uid: number; entry: { value: T; usedAt: number } } | null = null;
 
   constructor(
     private readonly idleMs = 30_000,
@@ -17,15 +22,24 @@ export class SegmentCache<T> {
   get(uid: number, make: () => T): T {
     const now = Date.now();
     this.sweep(now);
+    const last = this.last;
+    if (last !== null && last.uid === uid) {
+      last.entry.usedAt = now;
+      return last.entry.value;
+    }
     let entry = this.entries.get(uid);
     if (entry === undefined) {
-      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as number);
+      if (this.entries.size >= this.max) {
+        this.entries.delete(this.entries.keys().next().value as number);
+        this.last = null;
+      }
       entry = { value: make(), usedAt: now };
     } else {
       entry.usedAt = now;
       this.entries.delete(uid); // re-inserted below: Map order doubles as least-recently-used order
     }
     this.entries.set(uid, entry);
+    this.last = { uid, entry };
     return entry.value;
   }
 
@@ -36,6 +50,11 @@ export class SegmentCache<T> {
   private sweep(now: number): void {
     if (now - this.lastSweep < 1000) return;
     this.lastSweep = now;
-    for (const [uid, entry] of this.entries) if (now - entry.usedAt > this.idleMs) this.entries.delete(uid);
+    for (const [uid, entry] of this.entries) {
+      if (now - entry.usedAt > this.idleMs) {
+        this.entries.delete(uid);
+        this.last = null;
+      }
+    }
   }
 }

@@ -3,6 +3,7 @@ import { mulberry32 } from '../random.js';
 import type { Scorer } from '../scorer.js';
 import { VisitedSet } from '../visited-set.js';
 import { freezeGraph, type HnswBuildState, type HnswGraph } from './graph.js';
+import { NeighborSelector } from './select.js';
 
 export interface HnswBuildInput {
   /** Nodes are the row offsets 0 .. count − 1. */
@@ -23,10 +24,10 @@ export interface HnswBuildInput {
 const LEVEL_CAP = 255;
 
 /**
- * Builds an HNSW graph by inserting every node in turn. Levels are floor(−ln U · mL) with mL = 1 / ln m from a
- * seeded PRNG, neighbours are chosen by the paper's heuristic (keep a candidate only if it is closer to the new
- * node than to every neighbour kept so far), topped up with pruned candidates to at least m links
- * ("keepPrunedConnections"), and links are made both ways, a full list being shrunk by the same heuristic.
+ * Builds an HNSW graph by inserting every node in turn, as hnswlib does. Levels are floor(−ln U · mL) with
+ * mL = 1 / ln m from a seeded PRNG. On each of its layers a new node links to at most m neighbours chosen by the
+ * heuristic (select.ts) among the efConstruct nearest found; links are made both ways, and a neighbour whose
+ * list is full (2m on layer 0, m above) re-chooses its list, new link included, by the same heuristic.
  */
 export function buildHnsw(input: HnswBuildInput): HnswGraph {
   const { count, m, efConstruct, seed } = input;
@@ -103,10 +104,8 @@ class Builder {
   private readonly mergedDists: Float64Array;
   private readonly keptIds: Uint32Array;
   private readonly keptDists: Float64Array;
-  /** Heuristic scratch: candidates it pruned, and a scorer per neighbour selected so far. */
-  private readonly prunedIds: Uint32Array;
-  private readonly prunedDists: Float64Array;
-  private readonly selectedScorers: Scorer[];
+  /** Set by the first insert that has a neighbour to score (the metric's direction is known then). */
+  private selector: NeighborSelector | null = null;
   /** Result of greedy(). */
   private greedyNode = 0;
   private greedyDist = 0;
@@ -136,15 +135,12 @@ class Builder {
     this.visited = new VisitedSet(count);
     this.foundIds = new Uint32Array(this.ef + 1);
     this.foundDists = new Float64Array(this.ef + 1);
-    this.chosenIds = new Uint32Array(this.m0);
-    this.chosenDists = new Float64Array(this.m0);
+    this.chosenIds = new Uint32Array(m);
+    this.chosenDists = new Float64Array(m);
     this.mergedIds = new Uint32Array(this.m0 + 1);
     this.mergedDists = new Float64Array(this.m0 + 1);
     this.keptIds = new Uint32Array(this.m0);
     this.keptDists = new Float64Array(this.m0);
-    this.prunedIds = new Uint32Array(this.m0 + 1);
-    this.prunedDists = new Float64Array(this.m0 + 1);
-    this.selectedScorers = [];
   }
 
   state(): HnswBuildState {
@@ -174,7 +170,11 @@ class Builder {
       return;
     }
     const scorer = this.scorerFor(node);
-    if (this.sign === 0) this.sign = scorer.higherIsBetter ? -1 : 1;
+    if (this.sign === 0) {
+      this.sign = scorer.higherIsBetter ? -1 : 1;
+      this.selector = new NeighborSelector(this.scorerFor, this.sign);
+    }
+    const selector = this.selector!;
     let cur = this.entryPoint;
     let curDist = this.sign * scorer.score(cur);
     for (let l = this.maxLevel; l > level; l--) {
@@ -186,8 +186,8 @@ class Builder {
       const found = this.searchLayer(scorer, l, cur, curDist);
       cur = this.foundIds[0]!;
       curDist = this.foundDists[0]!;
-      const cap = l === 0 ? this.m0 : this.m;
-      const chosen = this.selectNeighbors(this.foundIds, this.foundDists, found, cap, this.chosenIds, this.chosenDists);
+      // m on every layer, layer 0 included: the reverse links fill layer-0 lists up to 2m
+      const chosen = selector.select(this.foundIds, this.foundDists, found, this.m, this.chosenIds, this.chosenDists);
       const links = l === 0 ? this.links0 : this.upperLinks;
       const dists = l === 0 ? this.dists0 : this.upperDists;
       const start = this.listStart(node, l);
@@ -297,71 +297,11 @@ class Builder {
       mergedIds[merged] = to;
       mergedDists[merged++] = dist;
     }
-    const kept = this.selectNeighbors(mergedIds, mergedDists, merged, cap, this.keptIds, this.keptDists);
+    const kept = this.selector!.select(mergedIds, mergedDists, merged, cap, this.keptIds, this.keptDists);
     links[start] = kept;
     for (let j = 0; j < kept; j++) {
       links[start + 1 + j] = this.keptIds[j]!;
       dists[start + 1 + j] = this.keptDists[j]!;
     }
-  }
-
-  /**
-   * The neighbour-selection heuristic over `n` candidates sorted nearest first: a candidate is kept only if it is
-   * closer to the base node than to every candidate kept before it; if fewer than m are kept, the nearest pruned
-   * ones fill up to m. Writes the kept ones nearest first to outIds/outDists and returns how many.
-   */
-  private selectNeighbors(
-    ids: Uint32Array,
-    dists: Float64Array,
-    n: number,
-    cap: number,
-    outIds: Uint32Array,
-    outDists: Float64Array,
-  ): number {
-    const sign = this.sign;
-    const scorers = this.selectedScorers;
-    const fill = Math.min(this.m, cap);
-    const prunedIds = this.prunedIds;
-    const prunedDists = this.prunedDists;
-    let kept = 0;
-    let pruned = 0;
-    for (let i = 0; i < n && kept < cap; i++) {
-      const c = ids[i]!;
-      const dc = dists[i]!;
-      let good = true;
-      for (let j = 0; j < kept; j++) {
-        if (sign * scorers[j]!.score(c) < dc) {
-          good = false;
-          break;
-        }
-      }
-      if (good) {
-        outIds[kept] = c;
-        outDists[kept] = dc;
-        // later candidates are compared with this one; skip the scorer when there are none
-        if (i + 1 < n && kept + 1 < cap) scorers[kept] = this.scorerFor(c);
-        kept++;
-      } else if (pruned < fill) {
-        prunedIds[pruned] = c;
-        prunedDists[pruned++] = dc;
-      }
-    }
-    if (kept < fill && pruned > 0) {
-      for (let p = 0; p < pruned && kept < fill; p++) {
-        // insertion keeps the output nearest first
-        const c = prunedIds[p]!;
-        const dc = prunedDists[p]!;
-        let j = kept;
-        while (j > 0 && outDists[j - 1]! > dc) {
-          outIds[j] = outIds[j - 1]!;
-          outDists[j] = outDists[j - 1]!;
-          j--;
-        }
-        outIds[j] = c;
-        outDists[j] = dc;
-        kept++;
-      }
-    }
-    return kept;
   }
 }

@@ -136,11 +136,10 @@ function run(
     }
   }
 
-  while (results.size > k) results.pop();
-  const n = results.size;
+  const n = Math.min(k, results.size);
   const hitOffsets = new Uint32Array(n);
   const raws = new Float64Array(n);
-  results.drainSorted(hitOffsets, raws);
+  results.drainBest(n, hitOffsets, raws);
   if (sign < 0) for (let i = 0; i < n; i++) raws[i] = -raws[i]!;
   return { offsets: hitOffsets, raws, distanceEvaluations: evaluations };
 }

@@ -95,17 +95,23 @@ export function rowCapacity(memory: SegmentMemory, dim: number): number {
   return Math.max(0, Math.floor((memory.buffer.byteLength - vectorsByteOffset(dim)) / (dim * 4)));
 }
 
-// One lock-word view per buffer: the header never moves, and a grown memory hands out a new buffer object.
-const lockViews = new WeakMap<ArrayBufferLike, Int32Array>();
+// Per memory object: a view of the lock words and the largest buffer size seen. The header never moves, and a
+// shared memory's older buffers stay valid after memory.grow, so a search reads `memory.buffer` (a slow getter on
+// shared memories, 0.1-0.5 µs) only the first time it sees the memory object.
+const lockViews = new WeakMap<SegmentMemory, { readonly words: Int32Array; bytes: number }>();
+
+function lockState(memory: SegmentMemory): { readonly words: Int32Array; bytes: number } {
+  let state = lockViews.get(memory);
+  if (state === undefined) {
+    const { buffer } = memory;
+    state = { words: new Int32Array(buffer, 0, SCRATCH_SLOTS), bytes: buffer.byteLength };
+    lockViews.set(memory, state);
+  }
+  return state;
+}
 
 function lockWords(memory: SegmentMemory): Int32Array {
-  const { buffer } = memory;
-  let words = lockViews.get(buffer);
-  if (words === undefined) {
-    words = new Int32Array(buffer, 0, SCRATCH_SLOTS);
-    lockViews.set(buffer, words);
-  }
-  return words;
+  return lockState(memory).words;
 }
 
 // Threads start their probe at different slots so they rarely contend for the same word.
@@ -125,10 +131,15 @@ function checkOwner(owner: number): void {
  */
 export function leaseScratch(memory: SegmentMemory, dim: number, owner = 1): number {
   checkOwner(owner);
-  if (memory.buffer.byteLength < vectorsByteOffset(dim)) {
-    throw new RangeError(`memory of ${memory.buffer.byteLength} bytes has no scratch area for dim ${dim}`);
+  let state = lockViews.get(memory);
+  if (state === undefined || state.bytes < vectorsByteOffset(dim)) {
+    const bytes = memory.buffer.byteLength;
+    if (bytes < vectorsByteOffset(dim))
+      throw new RangeError(`memory of ${bytes} bytes has no scratch area for dim ${dim}`);
+    state = lockState(memory);
+    state.bytes = bytes;
   }
-  const words = lockWords(memory);
+  const words = state.words;
   const start = probe;
   probe = (probe + 1) % SCRATCH_SLOTS;
   for (let i = 0; i < SCRATCH_SLOTS; i++) {

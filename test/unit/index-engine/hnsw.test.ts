@@ -18,7 +18,7 @@ import {
   verifyHnsw,
   // @ts-expect-error compiled JavaScript without a declaration next to the test
 } from '../../../dist/index-engine/index.js';
-import { CLUSTERED, readJson, readVecs } from '../../helpers/dataset.js';
+import { CLUSTERED, readJson, readVecs, seededUniform } from '../../helpers/dataset.js';
 
 type Metric = (typeof METRICS)['Euclid'];
 type Graph = ReturnType<typeof buildHnsw>;
@@ -50,13 +50,7 @@ function row(flat: Flat, i: number): Float32Array {
 
 /** Seeded vectors in [-1, 1) for the small structural tests. */
 function randomVectors(count: number, dim: number, seed: number): Flat {
-  let s = seed >>> 0;
-  const data = new Float32Array(count * dim);
-  for (let i = 0; i < data.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = s / 2 ** 31 - 1;
-  }
-  return { count, dim, data };
+  return { count, dim, data: seededUniform(count * dim, seed) };
 }
 
 function build(flat: Flat, metric: Metric, seed = SEED, m = M, efConstruct = EF_CONSTRUCT): Graph {
@@ -442,7 +436,7 @@ describe('VisitedSet', () => {
 });
 
 describe('candidate and result heaps', () => {
-  it('pop in distance order and keep the nearest n (ties by offset), also through replaceWorst', () => {
+  it('pop in distance order and keep the nearest n (ties by offset), through replaceWorst and drainBest', () => {
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: -20, max: 20 }), { maxLength: 300 }),
@@ -452,7 +446,10 @@ describe('candidate and result heaps', () => {
           const results = new ResultHeap(2);
           // the search's form: once full, a closer entry replaces the farthest in one step
           const replaced = new ResultHeap(2);
+          // everything kept, then only the nearest n taken out (the search's final step)
+          const unbounded = new ResultHeap(2);
           dists.forEach((d, id) => {
+            unbounded.push(id, d);
             candidates.push(id, d);
             results.push(id, d);
             if (results.size > n) results.pop();
@@ -477,6 +474,13 @@ describe('candidate and result heaps', () => {
           const replacedIds = new Uint32Array(replaced.size);
           replaced.drainSorted(replacedIds, new Float64Array(replaced.size));
           expect(Array.from(replacedIds)).toEqual(want.map((w) => w.id));
+          const bestIds = new Uint32Array(n);
+          const bestDists = new Float64Array(n);
+          const best = unbounded.drainBest(n, bestIds, bestDists);
+          expect(best).toBe(want.length);
+          expect(Array.from(bestIds.subarray(0, best))).toEqual(want.map((w) => w.id));
+          expect(Array.from(bestDists.subarray(0, best))).toEqual(want.map((w) => w.d));
+          expect(unbounded.size).toBe(0);
         },
       ),
       { numRuns: 300 },

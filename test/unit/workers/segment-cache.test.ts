@@ -34,4 +34,13 @@ describe('SegmentCache', () => {
     expect(cache.get(2, () => 'again')).toBe('again');
     expect(cache.get(1, () => 'again')).toBe(1);
   });
+
+  it('keeps the least-recently-used order when the same entry is asked for again and again', () => {
+    const cache = new SegmentCache(60_000, 3);
+    for (const uid of [1, 1, 2, 3, 3, 1, 1]) cache.get(uid, () => uid);
+    cache.get(4, () => 4); // 2 is the least recently used
+    expect(cache.get(3, () => 'again')).toBe(3);
+    expect(cache.get(1, () => 'again')).toBe(1);
+    expect(cache.get(2, () => 'again')).toBe('again');
+  });
 });
