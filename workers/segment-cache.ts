@@ -10,7 +10,7 @@ export class SegmentCache<T> {
   private lastSweep = 0;
 
   constructor(
-    private readonly idleMs = 30_000,
+    private readonly idleMs = 10_000,
     private readonly max = 256,
   ) {}
 
