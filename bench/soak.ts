@@ -53,12 +53,17 @@ interface Sample {
   readonly rssMiB: number;
   readonly segments: number;
   readonly backlogRows: number;
+  /** The main thread's V8 heap in use and its external memory (buffers), MiB: which part of RSS moves. */
+  readonly heapMiB: number;
+  readonly externalMiB: number;
   readonly opsPerSecond: number;
   readonly loadAverage: number;
 }
 
 /** The server's resident memory and the soak collection's segments and backlog rows, from /metrics. */
-async function serverGauges(server: ServerProcess): Promise<{ rssBytes: number; segments: number; backlog: number }> {
+async function serverGauges(
+  server: ServerProcess,
+): Promise<{ rssBytes: number; segments: number; backlog: number; heapBytes: number; externalBytes: number }> {
   const res = await fetch(`${server.base}/metrics`);
   const text = await res.text();
   const rss = /^strata_process_resident_memory_bytes (\d+)/m.exec(text);
@@ -69,6 +74,8 @@ async function serverGauges(server: ServerProcess): Promise<{ rssBytes: number; 
     rssBytes: Number(rss[1]),
     segments: gauge('strata_collection_segments'),
     backlog: gauge('strata_collection_backlog_rows'),
+    heapBytes: Number(/^strata_nodejs_heap_size_used_bytes (\d+)/m.exec(text)?.[1] ?? Number.NaN),
+    externalBytes: Number(/^strata_nodejs_external_memory_bytes (\d+)/m.exec(text)?.[1] ?? Number.NaN),
   };
 }
 
@@ -184,7 +191,7 @@ async function main(): Promise<void> {
           if (res.status === 200 && kind === 'upsert') acknowledgedPoints += UPSERT_BATCH;
           if (res.status === 503) {
             // counted by code (write queue, search queue or optimizer backlog), and Retry-After honoured
-            status += ` ${(JSON.parse(text) as { code?: string }).code ?? ''}`;
+            status += ` ${(JSON.parse(text) as { status?: { code?: string } }).status?.code ?? ''}`;
             await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
           }
         } catch (e) {
@@ -206,13 +213,15 @@ async function main(): Promise<void> {
           rssMiB: Math.round(gauges.rssBytes / 2 ** 20),
           segments: gauges.segments,
           backlogRows: gauges.backlog,
+          heapMiB: Math.round(gauges.heapBytes / 2 ** 20),
+          externalMiB: Math.round(gauges.externalBytes / 2 ** 20),
           opsPerSecond: Math.round(((completed - last) * 1000) / SAMPLE_MS),
           loadAverage: loadAverage(),
         };
         last = completed;
         samples.push(sample);
         process.stderr.write(
-          `  t=${sample.seconds}s rss=${sample.rssMiB} MiB segments=${sample.segments} backlog=${sample.backlogRows} ${sample.opsPerSecond} ops/s load ${sample.loadAverage}\n`,
+          `  t=${sample.seconds}s rss=${sample.rssMiB} MiB (heap ${sample.heapMiB}, external ${sample.externalMiB}) segments=${sample.segments} backlog=${sample.backlogRows} ${sample.opsPerSecond} ops/s load ${sample.loadAverage}\n`,
         );
       }
     })();

@@ -397,9 +397,10 @@ export class Collection {
       for (let row = 0; row < segment.count; row++) {
         if (segment.isLive(row)) this.rows.set(pointIdKey(segment.ids[row]!), { segment, offset: row });
       }
-      const first = this.segments.indexOf(sources[0]!);
+      // In the place of the earliest source: always before the growing segment, which must stay last.
+      const first = Math.min(...sources.map((s) => this.segments.indexOf(s)));
       const kept = this.segments.filter((s) => !sources.includes(s));
-      kept.splice(Math.min(first, kept.length), 0, segment);
+      kept.splice(first, 0, segment);
       this.segments.splice(0, this.segments.length, ...kept);
     });
   }

@@ -268,7 +268,7 @@ export class Optimizer {
 /**
  * The most useful job for a collection now: the frozen or sealed segment holding the most replaced or deleted
  * rows is rewritten first (that frees the most memory); a frozen segment without many is sealed in place; then
- * small sealed segments are merged. Ties go to sealing, which also moves rows out of the growing log.
+ * small sealed segments are merged. A rewrite takes small sealed segments along (smallPeers).
  */
 function nextJob(collection: Collection): Job | null {
   const free = collection.segments.filter((s) => !s.optimizing);
@@ -277,22 +277,22 @@ function nextJob(collection: Collection): Job | null {
     const deleted = s.count - s.liveCount;
     return deleted >= Math.min(vacuum_min_vector_number, s.count) && deleted / s.count > deleted_threshold;
   };
-  let best: Job | null = null;
-  let bestDeleted = -1;
-  for (const s of free) {
-    const deleted = s.count - s.liveCount;
-    if (s.sealedId === null && s.frozen && deleted > bestDeleted) {
-      best = dirty(s) ? { kind: 'merge', sources: [s], reason: 'seal' } : { kind: 'seal', segment: s };
-      bestDeleted = deleted;
-    } else if (s.sealedId !== null && dirty(s) && deleted > bestDeleted) {
-      best = { kind: 'merge', sources: [s], reason: 'vacuum' };
-      bestDeleted = deleted;
-    }
-  }
-  if (best !== null) return best;
-  const sealed = free.filter((s) => s.sealedId !== null);
-  // Merge the smallest sealed segments while two of them fit together under half the maximum size.
   const maxSize = collection.maxSegmentRows;
+  const sealed = free.filter((s) => s.sealedId !== null);
+  let best: Segment | null = null;
+  for (const s of free) {
+    const candidate = s.sealedId === null ? s.frozen : dirty(s);
+    if (candidate && (best === null || s.count - s.liveCount > best.count - best.liveCount)) best = s;
+  }
+  if (best !== null && best.sealedId === null && !dirty(best)) return { kind: 'seal', segment: best };
+  if (best !== null) {
+    return {
+      kind: 'merge',
+      sources: [best, ...smallPeers(best, sealed, maxSize)],
+      reason: best.sealedId === null ? 'seal' : 'vacuum',
+    };
+  }
+  // Merge the smallest sealed segments while two of them fit together under half the maximum size.
   const small = sealed.filter((s) => s.liveCount <= maxSize / 2).sort((a, b) => a.liveCount - b.liveCount);
   if (small.length < 2) return null;
   const sources: Segment[] = [];
@@ -303,4 +303,22 @@ function nextJob(collection: Collection): Job | null {
     rows += s.liveCount;
   }
   return sources.length >= 2 ? { kind: 'merge', sources, reason: 'merge' } : null;
+}
+
+/**
+ * Sealed segments a rewrite takes along: the smallest ones, each no larger than the rows gathered so far, up to
+ * the maximum size. Under a steady overwrite load there is always a segment to vacuum or seal, so merges alone
+ * would never run and small segments would pile up (every one costs memory and search time); merged this way
+ * their sizes grow geometrically, so a segment is rewritten O(log n) times and their number stays small.
+ */
+function smallPeers(primary: Segment, sealed: readonly Segment[], maxSize: number): Segment[] {
+  const peers: Segment[] = [];
+  let rows = primary.liveCount;
+  for (const s of [...sealed].sort((a, b) => a.liveCount - b.liveCount)) {
+    if (s === primary) continue;
+    if (s.liveCount > Math.max(rows, 1) || rows + s.liveCount > maxSize) break;
+    peers.push(s);
+    rows += s.liveCount;
+  }
+  return peers;
 }
