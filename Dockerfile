@@ -69,4 +69,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.STRATA_PORT||process.env.PORT||6333)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 # node is PID 1: the server handles SIGTERM/SIGINT itself (drains, exits 0).
-CMD ["node", "dist/server/main.js"]
+CMD ["node", "--max-semi-space-size=2", "dist/server/main.js"]

@@ -46,7 +46,8 @@ export class ServerProcess {
 
   constructor(root: string, port: number, dataDir: string, threads: number) {
     this.base = `http://127.0.0.1:${port}`;
-    this.child = spawn(process.execPath, [path.join(root, 'dist/server/main.js')], {
+    // started the way the Dockerfile and `npm start` start it (a small young generation, see workers/pool.ts)
+    this.child = spawn(process.execPath, ['--max-semi-space-size=2', path.join(root, 'dist/server/main.js')], {
       cwd: root,
       env: {
         ...process.env,

@@ -21,6 +21,7 @@ export {
 } from './hnsw/format.js';
 export { freezeGraph, type HnswBuildState, type HnswGraph, type HnswLayer, verifyHnsw } from './hnsw/graph.js';
 export { type HnswHits, type HnswSearchOptions, searchHnsw } from './hnsw/search.js';
+export { NeighborSelector } from './hnsw/select.js';
 export {
   ALWAYS,
   type ColumnConstraint,
@@ -56,7 +57,6 @@ export {
   type TreeOptions,
   type WorkloadQuery,
 } from './hqi/tree.js';
-export { NeighborSelector } from './hnsw/select.js';
 export { type BindOptions, bindQuery, type KernelSet } from './kernels/kernel-set.js';
 export {
   createSegmentMemory,

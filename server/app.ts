@@ -43,6 +43,8 @@ export async function buildApp(
         ServerConfig,
         | 'queueSize'
         | 'writeQueueSize'
+        | 'optimizerBacklogRatio'
+        | 'optimizerBacklogRows'
         | 'apiKey'
         | 'readOnlyApiKey'
         | 'tlsCert'
@@ -117,6 +119,10 @@ export async function buildApp(
     recallSampleRate: config.recallSampleRate ?? DEFAULT_CONFIG.recallSampleRate,
     queryLogSample: config.queryLogSample ?? DEFAULT_CONFIG.queryLogSample,
     writeQueueSize: config.writeQueueSize ?? DEFAULT_CONFIG.writeQueueSize,
+    optimizerBacklog: {
+      ratio: config.optimizerBacklogRatio ?? DEFAULT_CONFIG.optimizerBacklogRatio,
+      maxRows: config.optimizerBacklogRows ?? DEFAULT_CONFIG.optimizerBacklogRows,
+    },
   });
   await app.register(metrics);
   await app.register(serviceRoutes, { version: VERSION });

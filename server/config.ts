@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import tls from 'node:tls';
-import { DEFAULT_WRITE_QUEUE_SIZE } from '../storage/index.js';
+import { DEFAULT_BACKLOG_RATIO, DEFAULT_WRITE_QUEUE_SIZE } from '../storage/index.js';
 
 /** Resolved server configuration; every field comes from the environment or the same-named CLI flag. */
 export interface ServerConfig {
@@ -15,6 +15,13 @@ export interface ServerConfig {
   readonly queueSize: number;
   /** Client writes that may be queued across all collections; past it writes get 503 + Retry-After. */
   readonly writeQueueSize: number;
+  /**
+   * Replaced or deleted rows a collection may hold in memory, as a multiple of max(live points, rows per growing
+   * segment), before its upserts get 503 + Retry-After while the optimizer catches up. 0 = no relative bound.
+   */
+  readonly optimizerBacklogRatio: number;
+  /** The same bound as an absolute number of rows per collection. 0 = none. */
+  readonly optimizerBacklogRows: number;
   /** Full-access API key; when a key is set, every route but the health probes needs one. */
   readonly apiKey: string | null;
   /** API key that may only read (GET routes and the read-only POST routes: retrieve, search, query, scroll, count). */
@@ -41,6 +48,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxBodyMb: 32,
   queueSize: 0,
   writeQueueSize: DEFAULT_WRITE_QUEUE_SIZE,
+  optimizerBacklogRatio: DEFAULT_BACKLOG_RATIO,
+  optimizerBacklogRows: 0,
   apiKey: null,
   readOnlyApiKey: null,
   tlsCert: null,
@@ -68,6 +77,16 @@ const SETTINGS = {
     env: 'STRATA_WRITE_QUEUE_SIZE',
     flag: '--write-queue-size',
     parse: (v: string) => integer(v, 1, 1_000_000),
+  },
+  optimizerBacklogRatio: {
+    env: 'STRATA_OPTIMIZER_BACKLOG_RATIO',
+    flag: '--optimizer-backlog-ratio',
+    parse: (v: string) => decimal(v, 0, 1000),
+  },
+  optimizerBacklogRows: {
+    env: 'STRATA_OPTIMIZER_BACKLOG_ROWS',
+    flag: '--optimizer-backlog-rows',
+    parse: (v: string) => integer(v, 0, 1_000_000_000),
   },
   apiKey: { env: 'STRATA_API_KEY', flag: '--api-key', parse: (v: string) => apiKey(v) },
   readOnlyApiKey: { env: 'STRATA_READ_ONLY_API_KEY', flag: '--read-only-api-key', parse: (v: string) => apiKey(v) },
@@ -109,6 +128,12 @@ function nonEmpty(v: string): string {
 function fraction(v: string): number {
   const n = Number(v.trim());
   if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new Error('must be a number from 0 to 1');
+  return n;
+}
+
+function decimal(v: string, min: number, max: number): number {
+  const n = Number(v.trim());
+  if (!/^\d+(\.\d+)?$/.test(v.trim()) || n < min || n > max) throw new Error(`must be a number from ${min} to ${max}`);
   return n;
 }
 

@@ -103,6 +103,8 @@ export class Collection {
   /** Called when the layout may need work: a segment froze, or sealed rows were deleted (the optimizer looks). */
   onNeedsOptimization: (() => void) | null = null;
   writeHooks: WriteHooks | null = null;
+  /** Checked before a write that adds rows is queued: throws 503 while the optimizer's backlog is too long. */
+  admitRows: (() => void) | null = null;
 
   constructor(
     id: number,
@@ -130,6 +132,16 @@ export class Collection {
 
   get pointsCount(): number {
     return this.rows.size;
+  }
+
+  /** Rows held in memory that are no longer live: replaced or deleted, until the optimizer drops them. */
+  get deadRows(): number {
+    return this.segments.reduce((n, s) => n + s.count, 0) - this.rows.size;
+  }
+
+  /** Rows a growing segment takes before it is sealed (indexing_threshold, capped by the vector bytes). */
+  get growingCapacity(): number {
+    return Math.min(this.config.optimizer_config.indexing_threshold, Math.floor(SEGMENT_VECTOR_BYTES / (this.dim * 4)));
   }
 
   /** Live points in sealed segments, which are searched through their graph. */
@@ -258,6 +270,7 @@ export class Collection {
   /** Validates every point first: one bad point rejects the whole batch and nothing is written. */
   upsert(points: readonly PointInput[]): Promise<void> {
     const prepared = points.map((p) => this.preparePoint(p));
+    this.admitRows?.();
     return this.serializeClient(async () =>
       this.writeRows(prepared, (await this.writeHooks?.beforeWrite(prepared)) ?? null),
     );
@@ -283,6 +296,7 @@ export class Collection {
   ): Promise<void> {
     const ids = 'points' in selector ? selector.points.map(parsePointId) : null;
     const filter = 'filter' in selector ? this.resolveFilter(selector.filter) : null;
+    this.admitRows?.();
     return this.serializeClient(async () => {
       const targets = ids ?? (await this.matchingIds(filter!));
       const updates: PreparedPoint[] = [];
@@ -358,31 +372,35 @@ export class Collection {
 
   /**
    * The commit point of a merge, ordered with the writes: rows whose source was deleted meanwhile are
-   * tombstoned, `commit` runs the catalog transaction (new segment live, sources dropped), then the new
-   * segment takes the sources' place and the id map moves to it.
+   * tombstoned, `commit` runs the catalog transaction (new segment live, sources dropped, and the live rows
+   * copied from a frozen growing segment leave the growing log), then the new segment takes the sources' place
+   * and the id map moves to it.
    */
   commitMerged(
     copy: MergeCopy,
     segmentId: number,
     index: { graph: Uint8Array; sq8: Uint8Array | null },
-    commit: (dead: number[]) => void,
+    commit: (absorbed: PointId[], dead: number[]) => void,
   ): Promise<void> {
     return this.serialize(() => {
       const { segment, origins, sources } = copy;
+      const absorbed: PointId[] = [];
       const dead: number[] = [];
       origins.forEach((origin, row) => {
         if (!origin.segment.isLive(origin.offset)) dead.push(row);
+        else if (origin.segment.sealedId === null) absorbed.push(segment.ids[row]!);
       });
-      commit(dead);
+      commit(absorbed, dead);
       for (const row of dead) segment.tombstone(row);
       segment.sealedId = segmentId;
       segment.attachIndex(index);
       for (let row = 0; row < segment.count; row++) {
         if (segment.isLive(row)) this.rows.set(pointIdKey(segment.ids[row]!), { segment, offset: row });
       }
-      const first = this.segments.indexOf(sources[0]!);
+      // In the place of the earliest source: always before the growing segment, which must stay last.
+      const first = Math.min(...sources.map((s) => this.segments.indexOf(s)));
       const kept = this.segments.filter((s) => !sources.includes(s));
-      kept.splice(Math.min(first, kept.length), 0, segment);
+      kept.splice(first, 0, segment);
       this.segments.splice(0, this.segments.length, ...kept);
     });
   }

@@ -4,6 +4,7 @@ import type { Condition } from '../index-engine/index.js';
 import type { PlanBranch } from '../index-engine/segment-search.js';
 import { type PoolStats, PoolTaskError, SearchPool, type SearchPoolOptions } from '../workers/pool.js';
 import type { QueryHits, ScanHits, SearchQuery, Task, TaskResult } from '../workers/protocol.js';
+import { type BacklogLimits, DEFAULT_BACKLOG_RATIO, OptimizerBacklog } from './backlog.js';
 import { Catalog, type CollectionRow, readSnapshotCatalog } from './catalog.js';
 import { Collection } from './collection.js';
 import { buildCollectionConfig, checkStoredConfig } from './collection-config.js';
@@ -77,6 +78,11 @@ export interface DatabaseOptions {
   readonly pool?: SearchPoolOptions;
   /** Client writes that may be queued across all collections before new ones get 503 (default 256). */
   readonly writeQueueSize?: number;
+  /**
+   * Replaced or deleted rows a collection may hold in memory before upserts get 503 STRATA_ERR_OPTIMIZER_BACKLOG
+   * (storage/backlog.ts); default ratio 1, no absolute bound.
+   */
+  readonly optimizerBacklog?: Partial<BacklogLimits>;
   /** Called with progress during recovery (for the log). */
   readonly onRecovered?: (collection: string, points: number, ms: number) => void;
   /** Share of searches re-run exactly in the background to measure recall (default 0.005; 0 = off). */
@@ -105,6 +111,8 @@ export class Database {
   readonly queryLog: QueryLog;
   /** The bound on queued client writes (STRATA_ERR_WRITE_OVERLOADED past it). */
   readonly writeGate: WriteGate;
+  /** The bound on the optimizer's backlog (STRATA_ERR_OPTIMIZER_BACKLOG past it). */
+  readonly backlog: OptimizerBacklog;
   private readonly collections = new Map<string, Collection>();
   private readonly options: DatabaseOptions;
   /** Collections a snapshot restore is writing: creating or restoring them again meanwhile is a conflict. */
@@ -137,8 +145,14 @@ export class Database {
       dataDir: this.dataDir,
       buildIndex: (segment, collection, signal) => this.buildIndex(segment, collection, signal),
       log: (level, fields, message) => this.options.log?.(level, fields, message),
+      threads: this.pool.threads,
+      behind: (collection) => collection.deadRows > this.backlog.limitOf(collection),
     });
     this.queryLog = new QueryLog(this.catalog, options.queryLogSample ?? DEFAULT_QUERY_LOG_SAMPLE);
+    this.backlog = new OptimizerBacklog(
+      { ratio: DEFAULT_BACKLOG_RATIO, maxRows: 0, ...options.optimizerBacklog },
+      (collection) => this.optimizer.pending(collection),
+    );
     this.hubness = new HubnessManager(this.catalog, {
       normalizers: (task) => this.runTask(task),
       stats: (task) => this.runTask(task),
@@ -411,6 +425,7 @@ export class Database {
       this.writeGate,
     );
     collection.onNeedsOptimization = () => this.optimizer.schedule(collection);
+    collection.admitRows = () => this.backlog.admit(collection);
     this.hubness.attach(collection);
     return collection;
   }

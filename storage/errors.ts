@@ -82,6 +82,11 @@ export const ERRORS = {
   STRATA_ERR_NOT_READY: { kind: 'unavailable', message: 'Strata is still recovering its data; retry shortly' },
   STRATA_ERR_OVERLOADED: { kind: 'unavailable', message: 'The search queue is full; retry shortly' },
   STRATA_ERR_WRITE_OVERLOADED: { kind: 'unavailable', message: 'The write queue is full; retry shortly' },
+  STRATA_ERR_OPTIMIZER_BACKLOG: {
+    kind: 'unavailable',
+    message:
+      'Collection `%s` holds %s replaced or deleted rows in memory, over its limit of %s, until the optimizer catches up; retry shortly',
+  },
   STRATA_ERR_SHUTTING_DOWN: { kind: 'unavailable', message: 'Strata is shutting down' },
   STRATA_ERR_WORKER_FAILED: { kind: 'internal', message: 'A search worker failed: %s' },
   STRATA_ERR_INTERNAL: { kind: 'internal', message: 'Internal error' },

@@ -1,6 +1,7 @@
 /** The storage layer's public surface: what the server may use. */
 
 export type { PoolStats } from '../workers/pool.js';
+export { type BacklogLimits, DEFAULT_BACKLOG_RATIO } from './backlog.js';
 export type { Collection } from './collection.js';
 export {
   COLLECTION_NAME_RE,

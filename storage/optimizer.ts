@@ -11,6 +11,10 @@ export interface OptimizerDeps {
   /** Builds the segment's index on the worker pool; returns its encoded structures. Aborting cancels the build. */
   readonly buildIndex: (segment: Segment, collection: Collection, signal: AbortSignal) => Promise<BuiltIndex>;
   readonly log: (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => void;
+  /** Worker threads: while a collection is `behind`, up to half this many jobs run at once. */
+  readonly threads?: number;
+  /** Whether the collection is over its backlog limit (its upserts are being refused). */
+  readonly behind?: (collection: Collection) => boolean;
 }
 
 /** A segment's encoded index: the HNSW graph, and the SQ8 bundle when the collection quantizes. */
@@ -19,24 +23,36 @@ export interface BuiltIndex {
   readonly sq8: Uint8Array | null;
 }
 
-/** One unit of background work on a collection. */
+/**
+ * One unit of background work on a collection. A `merge` copies its sources' live rows into a new segment:
+ * reason `vacuum` rewrites one sealed segment without its deleted rows, `seal` seals a frozen growing segment
+ * that has many replaced rows the same way (cheaper than indexing them and vacuuming after), `merge` joins small
+ * sealed segments.
+ */
 type Job =
   | { readonly kind: 'seal'; readonly segment: Segment }
-  | { readonly kind: 'merge'; readonly sources: readonly Segment[]; readonly reason: 'merge' | 'vacuum' };
+  | { readonly kind: 'merge'; readonly sources: readonly Segment[]; readonly reason: 'merge' | 'vacuum' | 'seal' };
 
 /**
- * The background optimizer, one job at a time, never blocking reads or writes:
+ * The background optimizer, never blocking reads or writes:
  * - seal: a frozen growing segment gets its graph and its files (its rows then leave the growing log);
  * - merge: small sealed segments are rewritten as one, up to `max_segment_size` points;
  * - vacuum: a sealed segment whose deleted share passes `deleted_threshold` is rewritten without them.
  * Every job builds in a worker, writes its files into a temporary directory (fsync, rename), then commits in
  * one catalog transaction ordered with the collection's writes. A crash before the commit leaves the old
  * layout (recovery discards the unfinished build); after it, the new one.
+ *
+ * One job runs at a time, leaving the other workers to searches, except while a collection is behind (over its
+ * backlog limit, storage/backlog.ts: its upserts are being refused): then jobs on different segments run on up
+ * to half the workers until it has caught up. Collections take turns, one job each.
  */
 export class Optimizer {
   private readonly deps: OptimizerDeps;
+  /** Collections that may have work, in turn order. */
   private readonly queue = new Set<Collection>();
-  private running: Promise<void> | null = null;
+  /** Jobs running per collection. */
+  private readonly active = new Map<Collection, number>();
+  private readonly jobs = new Set<Promise<void>>();
   private stopped = false;
   /** Aborted when a stop's grace period runs out: the build in progress is cancelled on the pool. */
   private readonly abort = new AbortController();
@@ -53,16 +69,71 @@ export class Optimizer {
   schedule(collection: Collection): void {
     if (this.stopped) return;
     this.queue.add(collection);
-    this.running ??= this.loop().finally(() => {
-      this.running = null;
-      const next = this.queue.values().next();
-      if (!next.done) this.schedule(next.value);
-    });
+    this.pump();
   }
 
   /** Resolves when no work is left. */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.jobs.size > 0) await Promise.all([...this.jobs]);
+  }
+
+  /** Whether the optimizer is working on the collection or will look at it (false after a failed job). */
+  pending(collection: Collection): boolean {
+    return this.queue.has(collection) || this.active.has(collection);
+  }
+
+  /**
+   * Jobs that may run at once: one, or half the workers while some collection is behind. Never more: a graph
+   * build holds its worker for seconds, and with every worker building, searches stalled completely (measured
+   * with the soak benchmark on 2 workers).
+   */
+  private get maxJobs(): number {
+    const most = Math.floor((this.deps.threads ?? 1) / 2);
+    const behind = this.deps.behind;
+    if (most <= 1 || behind === undefined) return 1;
+    for (const c of this.queue) if (behind(c)) return most;
+    for (const c of this.active.keys()) if (behind(c)) return most;
+    return 1;
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.jobs.size < this.maxJobs) {
+      const next = this.takeJob();
+      if (next === null) return;
+      this.start(next.collection, next.job);
+    }
+  }
+
+  /** The next job, collections taking turns; a collection with nothing (more) to start leaves the queue. */
+  private takeJob(): { collection: Collection; job: Job } | null {
+    for (const collection of this.queue) {
+      this.queue.delete(collection);
+      const job = collection.dropped ? null : nextJob(collection);
+      if (job !== null) {
+        this.queue.add(collection); // to the back of the line
+        return { collection, job };
+      }
+    }
+    return null;
+  }
+
+  private start(collection: Collection, job: Job): void {
+    this.active.set(collection, (this.active.get(collection) ?? 0) + 1);
+    const done = this.run(collection, job)
+      .catch(() => false)
+      .then((ok) => {
+        const left = this.active.get(collection)! - 1;
+        if (left > 0) this.active.set(collection, left);
+        else this.active.delete(collection);
+        if (!ok)
+          this.queue.delete(collection); // retried on the next write that schedules it
+        else if (!this.stopped) this.queue.add(collection);
+      })
+      .finally(() => {
+        this.jobs.delete(done);
+        this.pump();
+      });
+    this.jobs.add(done);
   }
 
   /**
@@ -94,19 +165,6 @@ export class Optimizer {
     return collection.segments.some((s) => s.optimizing) || nextJob(collection) !== null;
   }
 
-  private async loop(): Promise<void> {
-    while (!this.stopped && this.queue.size > 0) {
-      const collection = this.queue.values().next().value as Collection;
-      const job = collection.dropped ? null : nextJob(collection);
-      if (job === null) {
-        this.queue.delete(collection);
-        continue;
-      }
-      const ok = await this.run(collection, job);
-      if (!ok) this.queue.delete(collection); // retried on the next write that schedules it
-    }
-  }
-
   private async run(collection: Collection, job: Job): Promise<boolean> {
     const { catalog, dataDir, log } = this.deps;
     const started = Date.now();
@@ -126,16 +184,11 @@ export class Optimizer {
           job.segment.attachIndex(index);
         });
       } else {
-        await collection.commitMerged(copy!, segmentId, index, (dead) => {
-          catalog.sealSegment(
-            segmentId,
-            collection.id,
-            [],
-            dead,
-            job.sources.map((s) => s.sealedId!),
-          );
+        const replaced = job.sources.flatMap((s) => (s.sealedId === null ? [] : [s.sealedId]));
+        await collection.commitMerged(copy!, segmentId, index, (absorbed, dead) => {
+          catalog.sealSegment(segmentId, collection.id, absorbed.map(encodePointId), dead, replaced);
         });
-        for (const s of job.sources) await removeDir(segmentDir(dataDir, collection.name, s.sealedId!));
+        for (const id of replaced) await removeDir(segmentDir(dataDir, collection.name, id));
       }
       const kind = job.kind === 'seal' ? 'seal' : job.reason;
       this.finished[kind]++;
@@ -212,20 +265,34 @@ export class Optimizer {
   }
 }
 
-/** The most useful job for a collection now: seal first, then vacuum, then merge. */
+/**
+ * The most useful job for a collection now: the frozen or sealed segment holding the most replaced or deleted
+ * rows is rewritten first (that frees the most memory); a frozen segment without many is sealed in place; then
+ * small sealed segments are merged. A rewrite takes small sealed segments along (smallPeers).
+ */
 function nextJob(collection: Collection): Job | null {
   const free = collection.segments.filter((s) => !s.optimizing);
-  const frozen = free.find((s) => s.frozen && s.sealedId === null);
-  if (frozen) return { kind: 'seal', segment: frozen };
-  const sealed = free.filter((s) => s.sealedId !== null);
   const { deleted_threshold, vacuum_min_vector_number } = collection.config.optimizer_config;
-  const dirty = sealed.find((s) => {
+  const dirty = (s: Segment) => {
     const deleted = s.count - s.liveCount;
     return deleted >= Math.min(vacuum_min_vector_number, s.count) && deleted / s.count > deleted_threshold;
-  });
-  if (dirty) return { kind: 'merge', sources: [dirty], reason: 'vacuum' };
-  // Merge the smallest sealed segments while two of them fit together under half the maximum size.
+  };
   const maxSize = collection.maxSegmentRows;
+  const sealed = free.filter((s) => s.sealedId !== null);
+  let best: Segment | null = null;
+  for (const s of free) {
+    const candidate = s.sealedId === null ? s.frozen : dirty(s);
+    if (candidate && (best === null || s.count - s.liveCount > best.count - best.liveCount)) best = s;
+  }
+  if (best !== null && best.sealedId === null && !dirty(best)) return { kind: 'seal', segment: best };
+  if (best !== null) {
+    return {
+      kind: 'merge',
+      sources: [best, ...smallPeers(best, sealed, maxSize)],
+      reason: best.sealedId === null ? 'seal' : 'vacuum',
+    };
+  }
+  // Merge the smallest sealed segments while two of them fit together under half the maximum size.
   const small = sealed.filter((s) => s.liveCount <= maxSize / 2).sort((a, b) => a.liveCount - b.liveCount);
   if (small.length < 2) return null;
   const sources: Segment[] = [];
@@ -236,4 +303,22 @@ function nextJob(collection: Collection): Job | null {
     rows += s.liveCount;
   }
   return sources.length >= 2 ? { kind: 'merge', sources, reason: 'merge' } : null;
+}
+
+/**
+ * Sealed segments a rewrite takes along: the smallest ones, each no larger than the rows gathered so far, up to
+ * the maximum size. Under a steady overwrite load there is always a segment to vacuum or seal, so merges alone
+ * would never run and small segments would pile up (every one costs memory and search time); merged this way
+ * their sizes grow geometrically, so a segment is rewritten O(log n) times and their number stays small.
+ */
+function smallPeers(primary: Segment, sealed: readonly Segment[], maxSize: number): Segment[] {
+  const peers: Segment[] = [];
+  let rows = primary.liveCount;
+  for (const s of [...sealed].sort((a, b) => a.liveCount - b.liveCount)) {
+    if (s === primary) continue;
+    if (s.liveCount > Math.max(rows, 1) || rows + s.liveCount > maxSize) break;
+    peers.push(s);
+    rows += s.liveCount;
+  }
+  return peers;
 }

@@ -30,6 +30,14 @@ export interface PoolStats {
   readonly completed: number;
 }
 
+/**
+ * A worker's V8 young generation (2 MiB semi-spaces). Left to V8, each isolate grows it up to 48 MiB under the
+ * allocation rate of searches and graph builds and keeps it: resident memory then crept up by tens of MiB per
+ * worker during the soak benchmark. Scavenges of a small young generation stay cheap. The main thread gets the
+ * same through `node --max-semi-space-size=2` (Dockerfile, `npm start`).
+ */
+const WORKER_YOUNG_GENERATION_MB = 6;
+
 /** The signal of tasks that cannot be cancelled. */
 const NEVER = new AbortController().signal;
 
@@ -70,6 +78,7 @@ export class SearchPool {
       maxThreads: this.threads,
       maxQueue: this.maxQueue,
       idleTimeout: Number.POSITIVE_INFINITY,
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
     this.piscina.on('workerDestroy', (worker: { id: number }) => this.onWorkerDestroy(worker.id));
   }

@@ -42,25 +42,32 @@ import type {
   Task,
 } from './protocol.js';
 import { WORKER_ERROR_CODES } from './protocol.js';
+import { SegmentCache } from './segment-cache.js';
 
-/** The typed views of a segment, kept per uid while its row count stays the same (buffers never move). */
-const views = new Map<
-  number,
-  { count: number; vectors: Float32Array; tombstones: Uint32Array; payload: (o: number) => unknown }
->();
-const MAX_VIEWS = 256;
+/**
+ * The typed views of a segment, kept per uid while its row count stays the same (buffers never move). Like the
+ * other per-segment caches it lets go of segments unused for a while: a view keeps the segment's whole shared
+ * memory alive, so holding views of merged or vacuumed segments made resident memory grow under overwrites.
+ */
+interface CachedView {
+  count: number;
+  vectors: Float32Array;
+  tombstones: Uint32Array;
+  payload: (o: number) => unknown;
+}
+const views = new SegmentCache<{ current: CachedView | null }>();
 
 function view(handle: SegmentHandle): SegmentView {
-  let cached = views.get(handle.uid);
-  if (cached === undefined || cached.count !== handle.count) {
-    if (cached === undefined && views.size >= MAX_VIEWS) views.delete(views.keys().next().value as number);
+  const entry = views.get(handle.uid, () => ({ current: null }));
+  let cached = entry.current;
+  if (cached === null || cached.count !== handle.count) {
     cached = {
       count: handle.count,
       vectors: vectorsView(memoryOf(handle), handle.dim, handle.count),
       tombstones: new Uint32Array(handle.tombstones),
       payload: payloadReader(handle),
     };
-    views.set(handle.uid, cached);
+    entry.current = cached;
   }
   return {
     uid: handle.uid,

@@ -15,7 +15,7 @@ export class SegmentCache<T> {
   private last: { uid: number; entry: { value: T; usedAt: number } } | null = null;
 
   constructor(
-    private readonly idleMs = 30_000,
+    private readonly idleMs = 10_000,
     private readonly max = 256,
   ) {}
 

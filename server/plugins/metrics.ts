@@ -110,6 +110,16 @@ export default fp(
         for (const c of db.list()) this.set({ collection: c.name }, c.segments.length);
       },
     });
+    new Gauge({
+      name: 'strata_collection_backlog_rows',
+      help: 'Replaced or deleted rows held in memory per collection until the optimizer drops them (upserts get 503 STRATA_ERR_OPTIMIZER_BACKLOG past STRATA_OPTIMIZER_BACKLOG_RATIO / _ROWS)',
+      labelNames: ['collection'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const c of db.list()) this.set({ collection: c.name }, c.deadRows);
+      },
+    });
     new Counter({
       name: 'strata_planner_branch_total',
       help: 'Segment searches by planner branch (plain, plain_filtered, graph, filtered_graph, graph_fallback)',

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Database, StrataError } from '../../storage/index.js';
+import { type BacklogLimits, Database, StrataError } from '../../storage/index.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,6 +23,7 @@ export default fp(
       workers: number;
       queueSize: number;
       writeQueueSize: number;
+      optimizerBacklog: BacklogLimits;
       recallSampleRate: number;
       queryLogSample: number;
     },
@@ -33,6 +34,7 @@ export default fp(
       pool: { threads: opts.workers, ...(opts.queueSize > 0 ? { maxQueue: opts.queueSize } : {}) },
       recallSampleRate: opts.recallSampleRate,
       writeQueueSize: opts.writeQueueSize,
+      optimizerBacklog: opts.optimizerBacklog,
       onRecovered: (collection, points, ms) => app.log.info({ collection, points, ms }, 'collection recovered'),
       log: (level, fields, message) => app.log[level](fields, message),
     });

@@ -18,7 +18,13 @@ async function rss(): Promise<number> {
 
 beforeAll(async () => {
   server = await startServer({
-    env: { STRATA_WORKERS: '1', STRATA_QUEUE_SIZE: '2', STRATA_WRITE_QUEUE_SIZE: '3' },
+    // the optimizer backlog bound is off: this test is about the queues (optimizer-backlog.test.ts covers it)
+    env: {
+      STRATA_WORKERS: '1',
+      STRATA_QUEUE_SIZE: '2',
+      STRATA_WRITE_QUEUE_SIZE: '3',
+      STRATA_OPTIMIZER_BACKLOG_RATIO: '0',
+    },
     waitReady: true,
   });
   await api(server.url, 'PUT', '/collections/flood', { vectors: { size: DIM, distance: 'Dot' } });
