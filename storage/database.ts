@@ -105,7 +105,7 @@ export class Database {
   readonly pool: SearchPool;
   readonly optimizer: Optimizer;
   readonly recall: RecallMonitor;
-  /** DBNorm banks, normalizers and rescoring settings (storage/hubness/), and the query log. */
+  /** DBNorm banks, normalizers and rescoring settings (storage/hubness/). */
   readonly hubness: HubnessManager;
   /** Every search's filter and limit, and a sample of query vectors (HQI's workload, DBNorm's query banks). */
   readonly queryLog: QueryLog;

@@ -19,13 +19,10 @@ export function filterTemplate(filter: FilterJson | null | undefined): string | 
 function shape(value: unknown, key: string | null): unknown {
   if (Array.isArray(value)) {
     const items = value.map((v) => shape(v, null));
-    if (key !== null && CONDITION_LISTS.has(key)) {
-      return items
-        .map((i) => JSON.stringify(i))
-        .sort()
-        .map((s) => JSON.parse(s) as unknown);
-    }
-    return items;
+    if (key === null || !CONDITION_LISTS.has(key)) return items;
+    // ordered by their JSON, without parsing it back
+    const keyed = items.map((item) => ({ item, text: JSON.stringify(item) }));
+    return keyed.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0)).map((k) => k.item);
   }
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};

@@ -54,7 +54,10 @@ export interface HubnessReport {
   readonly rescored: HubnessSideReport | null;
 }
 
-/** DBNorm for every collection of a Database: banks, normalizer state, rescoring settings, the query log. */
+/**
+ * DBNorm for every collection of a Database: banks, normalizer state, rescoring settings. `from_log` query banks
+ * read the Database's query log.
+ */
 export class HubnessManager {
   readonly queryLog: QueryLog;
   private readonly store: BankStore;
