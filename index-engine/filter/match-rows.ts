@@ -166,7 +166,7 @@ class RowEvaluator {
           n += b - a;
         }
         for (let i = 0; i < order.absent.length; i++) if (fallback(order.absent[i]!)) out[n++] = order.absent[i]!;
-        return out.subarray(0, n).sort();
+        return inRowOrder(out.subarray(0, n), this.count);
       }
     }
     const cells = columnView(column);
@@ -222,6 +222,41 @@ function slices(order: ColumnOrder, test: CellTest): [number, number][] {
     return [[lowerBound(values, test.lo), upperBound(values, test.hi)]];
   }
   return [...test.values].map((v) => [lowerBound(values, v), upperBound(values, v)]);
+}
+
+/**
+ * Above this many rows per row of the segment, `inRowOrder` sorts through a bitset (one pass over count / 32
+ * words) instead of TypedArray#sort: at 10,000 of 100,000 rows the sort took ~0.6 ms (n log n comparisons of
+ * rows in random order), the bitset ~0.05 ms; at a few hundred rows the two cost about the same.
+ */
+const BITSET_SORT_SHARE = 1 / 256;
+
+/**
+ * `rows` (distinct offsets below `count`) in ascending order, sorted in place. The slices of a sorted column come
+ * in value order; one value's slice is already in row order (the column's sort keeps ties by row), so that is
+ * checked first.
+ */
+function inRowOrder(rows: Rows, count: number): Rows {
+  const n = rows.length;
+  let i = 1;
+  while (i < n && rows[i - 1]! < rows[i]!) i++;
+  if (i >= n) return rows;
+  if (n < count * BITSET_SORT_SHARE) return rows.sort();
+  const words = new Int32Array((count + 31) >>> 5);
+  for (let j = 0; j < n; j++) {
+    const o = rows[j]!;
+    words[o >>> 5]! |= 1 << (o & 31);
+  }
+  let at = 0;
+  for (let w = 0; w < words.length; w++) {
+    let bits = words[w]!;
+    while (bits !== 0) {
+      const low = bits & -bits;
+      rows[at++] = (w << 5) | (31 - Math.clz32(low));
+      bits ^= low;
+    }
+  }
+  return rows;
 }
 
 /** The typed-array loop of a range (or one value) over the whole segment or a domain. */
