@@ -7,7 +7,7 @@ export { buildColumnOrder, type ColumnOrder, type ColumnOrderOf } from './filter
 export { compilePayloadPredicate, type PayloadPredicate } from './filter/compile.js';
 export type { Condition, RangeBounds, Scalar } from './filter/condition.js';
 export { parseDatetime } from './filter/datetime.js';
-export { isColumnFilter, matchingRows } from './filter/match-rows.js';
+export { isColumnFilter, matchBound, matchingRows } from './filter/match-rows.js';
 export { flatValues, lookup, parseKey } from './filter/payload-path.js';
 export { compileRowPredicate, type RowPredicate } from './filter/row-predicate.js';
 export { buildHnsw, type HnswBuildInput } from './hnsw/build.js';

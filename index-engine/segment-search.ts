@@ -1,5 +1,5 @@
 import type { Condition } from './filter/condition.js';
-import { isColumnFilter, matchingRows } from './filter/match-rows.js';
+import { isColumnFilter, matchBound, matchingRows } from './filter/match-rows.js';
 import { compileRowPredicate } from './filter/row-predicate.js';
 import type { HnswGraph } from './hnsw/graph.js';
 import { searchHnsw } from './hnsw/search.js';
@@ -114,6 +114,13 @@ export function searchSegment(
   let graphFirst = false;
   let estimated: CardinalityEstimate;
   if (query.filter !== null) {
+    // The sorted columns of a sealed segment bound a column filter's matches by binary searches alone: at most
+    // the threshold, its matches are listed at once, without sampling the rows one closure call at a time
+    // (1,024 calls, ~0.1 ms) for an estimate the list makes exact anyway.
+    if (columnFilter && matchBound(query.filter, segment, segment.columnOrder) <= query.plainThreshold) {
+      const rows = matchingRows(query.filter, segment, segment.columnOrder);
+      return searchListed(graph, query, scorer, metric, count, rows);
+    }
     const passes = compileRowPredicate(query.filter, segment);
     // with no deleted row, the filter alone decides (one test less per node the graph search reaches)
     const lazy = segment.liveCount === count ? passes : (o: number) => live(o) && passes(o);

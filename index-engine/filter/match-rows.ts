@@ -53,6 +53,15 @@ export function isColumnFilter(condition: Condition, columns: readonly ColumnHan
   return check(condition);
 }
 
+/**
+ * An upper bound on the rows of `segment` passing `condition`, from the sorted columns' slice lengths (binary
+ * searches, no pass over the rows): what a planner can read before deciding to list the matches. The segment's
+ * row count where the columns cannot tell (no sorted column, payload-only conditions, negations).
+ */
+export function matchBound(condition: Condition, segment: SegmentView, orderOf?: ColumnOrderOf): number {
+  return Math.min(segment.count, new RowEvaluator(segment, orderOf).sizeHint(condition));
+}
+
 /** The live rows of `segment` passing `condition`, ascending: exactly the rows the payload predicate accepts. */
 export function matchingRows(condition: Condition, segment: SegmentView, orderOf?: ColumnOrderOf): Uint32Array {
   const rows = new RowEvaluator(segment, orderOf).rows(condition, null);
@@ -135,11 +144,32 @@ class RowEvaluator {
     return this.filterDomain(domain, (o) => hits[o]! >= min);
   }
 
-  /** An upper bound on the rows `c` lets through, for ordering a conjunction (count when unknown). */
-  private sizeHint(c: Condition): number {
-    if (c.kind === 'const') return c.value ? this.count : 0;
-    if (c.kind === 'has_id') return c.rows.get(this.segment.uid)?.size ?? 0;
-    if (c.kind !== 'match' && c.kind !== 'range') return this.count;
+  /**
+   * An upper bound on the rows `c` lets through (count when unknown; count + 1 for a payload-only condition, so
+   * a conjunction tests it last, on the fewest rows).
+   */
+  sizeHint(c: Condition): number {
+    switch (c.kind) {
+      case 'const':
+        return c.value ? this.count : 0;
+      case 'has_id':
+        return c.rows.get(this.segment.uid)?.size ?? 0;
+      case 'and':
+        return c.items.reduce((least, item) => Math.min(least, this.sizeHint(item)), this.count);
+      case 'or':
+      case 'min_should': {
+        if (c.kind === 'min_should' && c.min <= 0) return this.count;
+        // every passing row passes at least one item
+        let sum = 0;
+        for (const item of c.items) sum += Math.min(this.count, this.sizeHint(item));
+        return Math.min(this.count, sum);
+      }
+      case 'match':
+      case 'range':
+        break;
+      default:
+        return this.count;
+    }
     const column = this.columns.get(c.path.join('.'));
     const test = column && cellTestOf(c, column);
     // payload-only conditions run last, on the fewest rows

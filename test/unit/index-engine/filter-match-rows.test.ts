@@ -13,6 +13,7 @@ import {
   compilePayloadPredicate,
   compileRowPredicate,
   isColumnFilter,
+  matchBound,
   matchingRows,
   parseDatetime,
   setTombstone,
@@ -190,6 +191,8 @@ describe('index-driven filter evaluation', () => {
           const deletedSet = new Set(deleted);
           const want = payloads.flatMap((p, o) => (!deletedSet.has(o) && test(p, 7, o) ? [o] : []));
           expect([...matchingRows(condition, segment, segment.columnOrder)]).toEqual(want);
+          // the planner's bound from the sorted columns never undercounts
+          expect(matchBound(condition, segment, segment.columnOrder)).toBeGreaterThanOrEqual(want.length);
           // the row predicate (what the graph search uses) agrees too
           const row = compileRowPredicate(condition, segment);
           expect(payloads.flatMap((_p, o) => (!deletedSet.has(o) && row(o) ? [o] : []))).toEqual(want);
