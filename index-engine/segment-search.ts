@@ -237,22 +237,38 @@ function withEvaluations(hits: SegmentHits, evaluations: number): SegmentHits {
 
 /**
  * The planner's cost model for filters tested row by row (not listed from the columns), in units of one distance
- * evaluation during a scan. Scoring the matches exactly tests
- * the filter on every row (about a sixth of an evaluation each) and scores each match once. The filtered graph
- * search reaches about 0.5 · (ef + k) · m · s^-0.75 nodes at selectivity s (fitted on clustered-128, 100k, m 16,
- * ef 64-128, s 0.5-0.01: within ±20 %), each about 3 evaluations' worth (random rows, larger heaps, the filter).
- * At 10 % of 100k rows the graph wins 2.5-3.5×; at 1 % scoring the matches wins 3-5×.
+ * evaluation during a scan. Scoring the matches exactly tests the filter on every row (about a sixth of an
+ * evaluation each) and scores each match once. A node the filtered graph search reaches (graphEvaluations) costs
+ * about 3 evaluations' worth (random rows, larger heaps, the filter). At 10 % of 100k rows the graph wins
+ * 2.5-3.5×; at 1 % scoring the matches wins 3-5×. (Measured with the earlier node model, 0.5 · (ef + k) · m ·
+ * s^-0.75, which agrees with today's within 15 % at ef 64-128, s 0.1-0.01.)
  */
 const FILTER_TEST_COST = 1 / 6;
 const GRAPH_EVAL_COST = 3;
 
 /**
- * The same comparison when the matches are listed (match-rows.ts): no filter test per row, and the matches are
- * scored by the gather kernel in batches, about twice as fast per row as one call per row; a graph node costs about
- * 5 of those (measured on clustered-128, 100k: at 10 % selectivity scoring the 10,000 matches ran 1.7-2.1x faster
- * than the filtered graph at ef 64 and 128).
+ * The same comparison when the matches are listed (match-rows.ts): no filter test per row, the matches are scored
+ * by the gather kernel in batches, and a node the graph search reaches costs about 2.8 listed rows. Measured on
+ * clustered-128 (100k, m 16), 10 % (a price range: 10,000 listed rows), both branches run on the same captured
+ * search tasks in one process, alternating, four runs at load 6-8 on the 2-core machine: time per graph
+ * evaluation over time per scored listed row was 2.5-3.3 at ef 32-128 (median 2.8), the graph's ~0.5-1.3 ms
+ * per 1,000 nodes against 0.36-0.58 ms per 1,000 listed rows. At 10 % that puts the two within 5 % of each other
+ * at ef 64 (graph 0.85-1.01× the list's time); at ef 128 the list is 1.2-1.4× faster, and it is exact (the walk's
+ * recall is 0.992-0.996). The earlier 5 was measured at load 11-24, before the listing lost its sort.
  */
-const LISTED_GRAPH_EVAL_COST = 5;
+const LISTED_GRAPH_EVAL_COST = 2.8;
+
+/**
+ * Nodes the filtered graph search reaches (distance evaluations) at beam `ef`, selectivity s: about
+ * 2.8 · m · (ef + k)^0.62 · s^-0.75. Fitted on clustered-128 (100k, m 16, k 10), the walk forced for every query
+ * of the filtered sets: within 15 % at s 0.1 and 0.01 for ef 16-256 (s 0.1: 2,209 / 3,590 / 5,235 / 8,147 at ef
+ * 16 / 64 / 128 / 256); it overestimates at 0.1 % (1.7×: the walk then visits most of the graph) and
+ * underestimates at 50 % (0.5×: the unfiltered search's own cost dominates). The beam matters less than linearly:
+ * a wider beam revisits the same neighbourhood.
+ */
+function graphEvaluations(m: number, ef: number, k: number, selectivity: number): number {
+  return 2.8 * m * (ef + k) ** 0.62 * selectivity ** -0.75;
+}
 
 /** Listed rows above 1/LIST_SCAN_SHARE of a segment are scored by a block scan rather than gathered. */
 const LIST_SCAN_SHARE = 3;
@@ -273,8 +289,7 @@ export function filteredGraphCheaper(
   if (matches <= 0 || count === 0) return false;
   const selectivity = Math.min(1, matches / count);
   const plain = count * filterTestCost + matches;
-  const ef = Math.max(query.ef, query.k);
-  const graphEvals = 0.5 * (ef + query.k) * graph.m * selectivity ** -0.75;
+  const graphEvals = graphEvaluations(graph.m, Math.max(query.ef, query.k), query.k, selectivity);
   return graphEvals * graphEvalCost < plain;
 }
 
