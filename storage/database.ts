@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Condition } from '../index-engine/index.js';
 import type { PlanBranch } from '../index-engine/segment-search.js';
+import { matchBoundOf } from '../workers/graph-cache.js';
 import { type PoolStats, PoolTaskError, SearchPool, type SearchPoolOptions } from '../workers/pool.js';
 import type { QueryHits, ScanHits, SearchQuery, Task, TaskResult } from '../workers/protocol.js';
 import { type BacklogLimits, DEFAULT_BACKLOG_RATIO, OptimizerBacklog } from './backlog.js';
@@ -59,8 +60,9 @@ export const COLLECTION_NAME_RE = /^[A-Za-z0-9_-]{1,128}$/;
 const DEFAULT_QUANTILE = 0.99;
 /**
  * A search runs on the calling thread instead of a worker only when it is short: the pool is idle, it is the
- * one search in flight, its queries are few, unfiltered and approximate, and it scans at most this many rows
- * exactly (growing segments). Anything else, and any concurrency, goes to the pool.
+ * one search in flight, its queries are few and approximate, each unfiltered or with a filter whose listed
+ * matches stay within full_scan_threshold on every indexed segment (isShort), and it scans at most this many
+ * rows exactly (growing segments). Anything else, and any concurrency, goes to the pool.
  */
 const INLINE_MAX_EXACT_ROWS = 2048;
 const INLINE_MAX_QUERIES = 4;
@@ -564,11 +566,18 @@ export class Database {
   }
 
   private isShort(segments: readonly Segment[], queries: readonly SearchQuery[]): boolean {
-    if (queries.length > INLINE_MAX_QUERIES || queries.some((q) => q.exact || q.filter !== null)) return false;
+    if (queries.length > INLINE_MAX_QUERIES || queries.some((q) => q.exact)) return false;
     const exactRows = segments.reduce((n, s) => n + (s.hasGraph ? 0 : s.count), 0);
     if (exactRows > INLINE_MAX_EXACT_ROWS) return false;
     // the recall monitor's re-run (one task at most) leaves the other threads free: it does not count
-    return this.pool.tasksInFlight <= this.backgroundTasks;
+    if (this.pool.tasksInFlight > this.backgroundTasks) return false;
+    // A filtered search is short when every indexed segment lists at most full_scan_threshold matches (bounded by
+    // the sorted columns): it scores that many rows at most, as an unfiltered one walks its beam. Posting it to a
+    // worker cost more than listing and scoring at 1 % (a wake-up each way on a loaded machine).
+    return queries.every(({ filter, plainThreshold }) => {
+      if (filter === null) return true;
+      return segments.every((s) => !s.hasGraph || matchBoundOf(s.handle(), filter) <= plainThreshold);
+    });
   }
 
   private async runInline(

@@ -1,4 +1,6 @@
 import { buildColumnOrder, type ColumnOrder, type ColumnOrderOf } from '../index-engine/filter/column-order.js';
+import type { Condition } from '../index-engine/filter/condition.js';
+import { isColumnFilter, matchBound } from '../index-engine/filter/match-rows.js';
 import { decodeHnsw } from '../index-engine/hnsw/format.js';
 import type { HnswGraph } from '../index-engine/hnsw/graph.js';
 import type { ColumnHandle, SegmentHandle } from '../index-engine/index.js';
@@ -52,4 +54,17 @@ export function columnOrderOf(handle: SegmentHandle): ColumnOrderOf | undefined 
     }
     return order;
   };
+}
+
+/**
+ * An upper bound on the rows of a sealed segment passing `filter`, from this thread's sorted columns (built on
+ * first use, like a worker's); Infinity when the filter is not a column filter (it is tested row by row, payloads
+ * decoded, however small the segment) or the segment is growing. A bound within full_scan_threshold means the
+ * search lists the matches (segment-search.ts) and then scores at most that many rows or walks the graph through
+ * them; the listing itself reads the payloads only of rows whose cell is absent, and those count in the bound.
+ */
+export function matchBoundOf(handle: SegmentHandle, filter: Condition): number {
+  const orderOf = columnOrderOf(handle);
+  if (orderOf === undefined || !isColumnFilter(filter, handle.columns)) return Number.POSITIVE_INFINITY;
+  return matchBound(filter, handle, orderOf);
 }

@@ -58,8 +58,60 @@ export function isColumnFilter(condition: Condition, columns: readonly ColumnHan
  * searches, no pass over the rows): what a planner can read before deciding to list the matches. The segment's
  * row count where the columns cannot tell (no sorted column, payload-only conditions, negations).
  */
-export function matchBound(condition: Condition, segment: SegmentView, orderOf?: ColumnOrderOf): number {
-  return Math.min(segment.count, new RowEvaluator(segment, orderOf).sizeHint(condition));
+export function matchBound(condition: Condition, segment: SegmentColumns, orderOf?: ColumnOrderOf): number {
+  return Math.min(segment.count, new ColumnBounds(segment, orderOf).of(condition));
+}
+
+/** What bounding a filter needs of a segment (a SegmentView, or the SegmentHandle a task carries). */
+type SegmentColumns = Pick<SegmentView, 'uid' | 'count' | 'columns'>;
+
+/** Upper bounds on the rows conditions let through, from the sorted columns' slice lengths. */
+class ColumnBounds {
+  private readonly columns: Map<string, ColumnHandle>;
+
+  constructor(
+    private readonly segment: SegmentColumns,
+    private readonly orderOf: ColumnOrderOf | undefined,
+  ) {
+    this.columns = new Map((segment.columns ?? []).map((c) => [c.path, c]));
+  }
+
+  /**
+   * An upper bound on the rows `c` lets through (count when unknown; count + 1 for a payload-only condition, so
+   * a conjunction tests it last, on the fewest rows).
+   */
+  of(c: Condition): number {
+    const count = this.segment.count;
+    switch (c.kind) {
+      case 'const':
+        return c.value ? count : 0;
+      case 'has_id':
+        return c.rows.get(this.segment.uid)?.size ?? 0;
+      case 'and':
+        return c.items.reduce((least, item) => Math.min(least, this.of(item)), count);
+      case 'or':
+      case 'min_should': {
+        if (c.kind === 'min_should' && c.min <= 0) return count;
+        // every passing row passes at least one item
+        let sum = 0;
+        for (const item of c.items) sum += Math.min(count, this.of(item));
+        return Math.min(count, sum);
+      }
+      case 'match':
+      case 'range':
+        break;
+      default:
+        return count;
+    }
+    const column = this.columns.get(c.path.join('.'));
+    const test = column && cellTestOf(c, column);
+    if (!column || !test) return count + 1;
+    const order = this.orderOf?.(column);
+    if (order === undefined) return count;
+    let size = order.absent.length;
+    for (const [a, b] of slices(order, test)) size += b - a;
+    return size;
+  }
 }
 
 /** The live rows of `segment` passing `condition`, ascending: exactly the rows the payload predicate accepts. */
@@ -78,6 +130,7 @@ export function matchingRows(condition: Condition, segment: SegmentView, orderOf
 class RowEvaluator {
   private readonly columns: Map<string, ColumnHandle>;
   private readonly count: number;
+  private readonly bounds: ColumnBounds;
   private cachedOffset = -1;
   private cachedPayload: unknown;
 
@@ -87,6 +140,7 @@ class RowEvaluator {
   ) {
     this.columns = new Map((segment.columns ?? []).map((c) => [c.path, c]));
     this.count = segment.count;
+    this.bounds = new ColumnBounds(segment, orderOf);
   }
 
   rows(c: Condition, domain: Domain): Rows {
@@ -122,7 +176,7 @@ class RowEvaluator {
   /** Each condition on the rows the previous ones kept, the smallest (by column statistics) first. */
   private and(items: readonly Condition[], domain: Domain): Rows {
     const ordered = items
-      .map((c) => ({ c, size: this.sizeHint(c) }))
+      .map((c) => ({ c, size: this.bounds.of(c) }))
       .sort((a, b) => a.size - b.size)
       .map((x) => x.c);
     let rows = domain;
@@ -142,43 +196,6 @@ class RowEvaluator {
       for (let i = 0; i < rows.length; i++) hits[rows[i]!]!++;
     }
     return this.filterDomain(domain, (o) => hits[o]! >= min);
-  }
-
-  /**
-   * An upper bound on the rows `c` lets through (count when unknown; count + 1 for a payload-only condition, so
-   * a conjunction tests it last, on the fewest rows).
-   */
-  sizeHint(c: Condition): number {
-    switch (c.kind) {
-      case 'const':
-        return c.value ? this.count : 0;
-      case 'has_id':
-        return c.rows.get(this.segment.uid)?.size ?? 0;
-      case 'and':
-        return c.items.reduce((least, item) => Math.min(least, this.sizeHint(item)), this.count);
-      case 'or':
-      case 'min_should': {
-        if (c.kind === 'min_should' && c.min <= 0) return this.count;
-        // every passing row passes at least one item
-        let sum = 0;
-        for (const item of c.items) sum += Math.min(this.count, this.sizeHint(item));
-        return Math.min(this.count, sum);
-      }
-      case 'match':
-      case 'range':
-        break;
-      default:
-        return this.count;
-    }
-    const column = this.columns.get(c.path.join('.'));
-    const test = column && cellTestOf(c, column);
-    // payload-only conditions run last, on the fewest rows
-    if (!column || !test) return this.count + 1;
-    const order = this.orderOf?.(column);
-    if (order === undefined) return this.count;
-    let size = order.absent.length;
-    for (const [a, b] of slices(order, test)) size += b - a;
-    return size;
   }
 
   /** A column-backed condition: present cells tested in a typed loop, absent ones by the payload. */

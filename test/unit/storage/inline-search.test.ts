@@ -5,8 +5,9 @@ import { Database } from '../../../dist/storage/index.js';
 import { rng, tempDir } from '../../helpers/server.js';
 
 /**
- * Short unfiltered searches run on the calling thread (no worker hop) while the pool has nothing else to do;
- * the recall monitor's exact re-runs, one task on one worker, do not keep them off that path.
+ * Short searches run on the calling thread (no worker hop) while the pool has nothing else to do: unfiltered
+ * ones, and filtered ones whose matches the sorted columns bound within full_scan_threshold. The recall monitor's
+ * exact re-runs, one task on one worker, do not keep them off that path.
  */
 const DIM = 16;
 const dirs: string[] = [];
@@ -14,7 +15,7 @@ afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-it('runs short searches inline, also while a recall re-run is in flight, and filtered ones on the pool', async () => {
+it('runs short searches inline, also while a recall re-run is in flight; filtered ones when the columns bound them', async () => {
   const dataDir = tempDir('strata-inline-');
   dirs.push(dataDir);
   // every search is re-run exactly in the background
@@ -27,7 +28,11 @@ it('runs short searches inline, also while a recall re-run is in flight, and fil
     });
     const next = rng(7);
     const vec = () => Array.from({ length: DIM }, () => next() * 2 - 1);
-    const points = Array.from({ length: 1001 }, (_, i) => ({ id: i, vector: vec(), payload: { even: i % 2 === 0 } }));
+    const points = Array.from({ length: 1001 }, (_, i) => ({
+      id: i,
+      vector: vec(),
+      payload: { even: i % 2 === 0, n: i },
+    }));
     await c.upsert(points);
     for (let i = 0; i < 600 && !(db.status(c) === 'green' && c.indexedVectorsCount >= 1000); i++) {
       await new Promise((r) => setTimeout(r, 50));
@@ -46,6 +51,30 @@ it('runs short searches inline, also while a recall re-run is in flight, and fil
     // a filtered search may test every row: it goes to the pool
     await db.search(c, [{ vector: vec(), limit: 5, filter: { must: [{ key: 'even', match: { value: true } }] } }]);
     expect(db.inlineSearches).toBe(before + 2);
+    // on an indexed field, the sorted columns bound the matches: within full_scan_threshold, it runs here too
+    await c.putPayloadIndex('n', 'integer');
+    const byRange = { must: [{ key: 'n', range: { gte: 100, lt: 140 } }] };
+    const [listed] = await db.search(c, [{ vector: vec(), limit: 5, filter: byRange }]);
+    expect(db.inlineSearches).toBe(before + 3);
+    expect(listed.points).toHaveLength(5);
+    expect(listed.points.every((p: { id: unknown }) => Number(p.id) >= 100 && Number(p.id) < 140)).toBe(true);
+    expect(listed.plans.some((p: { branch: string }) => p.branch === 'plain_filtered')).toBe(true);
+    // above the threshold (here 100 rows), the search goes to the pool
+    const low = db.create('inline_low', {
+      vectors: { size: DIM, distance: 'Euclid' },
+      hnsw_config: { full_scan_threshold: 100 },
+      optimizers_config: { indexing_threshold: 500 },
+    });
+    await low.putPayloadIndex('n', 'integer');
+    await low.upsert(points);
+    for (let i = 0; i < 600 && !(db.status(low) === 'green' && low.indexedVectorsCount >= 1000); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const inline = db.inlineSearches;
+    await db.search(low, [{ vector: vec(), limit: 5, filter: { must: [{ key: 'n', range: { lt: 600 } }] } }]);
+    expect(db.inlineSearches).toBe(inline);
+    await db.search(low, [{ vector: vec(), limit: 5, filter: { must: [{ key: 'n', range: { lt: 50 } }] } }]);
+    expect(db.inlineSearches).toBe(inline + 1);
   } finally {
     await db.close();
   }
