@@ -4,6 +4,8 @@
  * Error's class and `code` when it crosses threads, so workers return `{ok:false, error:{code, message}}`.
  */
 
+import type { TreeRequest } from '../index-engine/hqi/assign.js';
+import type { TreeJson } from '../index-engine/hqi/tree-codec.js';
 import type { HubnessStats, NormalizerOutput } from '../index-engine/hubness/index.js';
 import type { Condition, Distance, SegmentHandle } from '../index-engine/index.js';
 import type { CardinalityEstimate, PlanBranch } from '../index-engine/segment-search.js';
@@ -86,7 +88,31 @@ export interface HubnessStatsTask {
   readonly points: number;
 }
 
-export type Task = SearchTask | ScanTask | BuildGraphTask | CrashTask | NormalizersTask | HubnessStatsTask;
+/**
+ * HQI: builds a partition tree from a workload over the segments' live rows (`build`), or takes `tree` as it is,
+ * and assigns every row of every segment to a leaf (assign.ts marks: OVERFLOW_LEAF, DEAD_ROW).
+ */
+export interface PartitionTask {
+  readonly kind: 'partition';
+  readonly segments: readonly SegmentHandle[];
+  readonly build: TreeRequest | null;
+  readonly tree: TreeJson | null;
+}
+
+export interface PartitionResult {
+  readonly tree: TreeJson;
+  /** One mark per row, per segment in task order. */
+  readonly leaves: Int32Array[];
+}
+
+export type Task =
+  | SearchTask
+  | ScanTask
+  | BuildGraphTask
+  | CrashTask
+  | NormalizersTask
+  | HubnessStatsTask
+  | PartitionTask;
 
 /** How one segment was searched for one query (counted in storage, returned by `explain`). */
 export interface SegmentPlanReport {
@@ -132,7 +158,9 @@ export type TaskResult<T extends Task> = T extends SearchTask
         ? NormalizerOutput
         : T extends HubnessStatsTask
           ? HubnessStats
-          : never;
+          : T extends PartitionTask
+            ? PartitionResult
+            : never;
 
 /** Error codes a worker or the pool may report; storage maps them onto its error table. */
 export const WORKER_ERROR_CODES = {

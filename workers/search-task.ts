@@ -28,6 +28,7 @@ import { trainSq8 } from '../index-engine/quantization/sq8-train.js';
 import type { SegmentPlan } from '../index-engine/segment-search.js';
 import { searchSegment } from '../index-engine/segment-search.js';
 import { columnOrderOf, graphOf, memoryOf, sq8Of } from './graph-cache.js';
+import { partition } from './partition-task.js';
 import { payloadReader } from './payload-cache.js';
 import type {
   BuildGraphTask,
@@ -260,6 +261,8 @@ export default function runTask(task: Task): Envelope<unknown> {
         };
       case 'hubness_stats':
         return { ok: true, value: hubnessStats(task.lists, task.k, task.points) };
+      case 'partition':
+        return { ok: true, value: partition(task) };
       case 'test_crash':
         if (process.env.STRATA_ENABLE_TEST_TASKS !== '1') throw new Error('test tasks are disabled');
         process.exit(70);

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Envelope } from './common.js';
+import { FilterRef } from './filter.js';
 
 const Selectivity = Type.Union([Type.Number(), Type.Null()]);
 
@@ -20,16 +21,82 @@ export const PredicateTemplateSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const TreeSchema = Type.Object(
+  {
+    version: Type.Integer({ description: 'Tree version; every re-partitioning makes the next one live atomically' }),
+    built_at: Type.String({ format: 'date-time' }),
+    columns: Type.Array(
+      Type.Object({
+        key: Type.String(),
+        kind: Type.Union([Type.Literal('number'), Type.Literal('keyword'), Type.Literal('tags')]),
+      }),
+      { description: 'Payload indexes the tree cuts on' },
+    ),
+    leaves: Type.Array(
+      Type.Object({
+        leaf: Type.Integer(),
+        points: Type.Integer({ description: 'Live points in the leaf' }),
+        segments: Type.Integer({ description: 'Sealed segments holding the leaf' }),
+        description: Type.String({ description: 'The predicate every point of the leaf satisfies' }),
+      }),
+    ),
+    overflow_points: Type.Integer({
+      description:
+        'Live points whose payload fits no tree column (e.g. a list in a number field): every query visits them',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 export const PartitioningSchema = Type.Object(
   {
-    state: Type.Literal('idle', { description: 'No partition tree has been built for this collection yet' }),
+    state: Type.Union([Type.Literal('idle'), Type.Literal('building'), Type.Literal('done'), Type.Literal('failed')], {
+      description: 'The re-partitioning job since the server started: idle (none), building, done or failed',
+    }),
+    progress: Type.Number({ minimum: 0, maximum: 1, description: 'Share of the job done (1 once done)' }),
+    error: Type.Union([Type.String(), Type.Null()], { description: 'Why the last job failed' }),
     logged_searches: Type.Integer({
       description: 'Searches in the workload log (at most 100,000, oldest dropped first)',
     }),
     templates: Type.Array(PredicateTemplateSchema, { description: 'Most frequent first' }),
-    tree: Type.Null(),
+    tree: Type.Union([TreeSchema, Type.Null()], { description: 'The live partition tree, or null' }),
   },
   { additionalProperties: false },
 );
 
 export const PartitioningResponseSchema = Envelope(PartitioningSchema);
+
+export const RepartitionQuery = Type.Object({
+  wait: Type.Optional(
+    Type.Boolean({ description: 'Answer once the job ended (200) instead of once it is queued (202)' }),
+  ),
+});
+
+export const RepartitionRequestSchema = Type.Object(
+  {
+    workload: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            filter: FilterRef,
+            weight: Type.Optional(Type.Number({ minimum: 0, maximum: 1e9 })),
+          },
+          { additionalProperties: false },
+        ),
+        {
+          minItems: 1,
+          maxItems: 100_000,
+          description: 'Filters to partition for, instead of the logged workload',
+        },
+      ),
+    ),
+    min_leaf_points: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Smallest leaf (default max(1,000, points / 256))' }),
+    ),
+    max_leaves: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'Most leaves (default 64)' })),
+    flat_leaf_points: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Leaves with fewer points get no HNSW graph (default 2,000)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
