@@ -5,6 +5,7 @@ import type { PlanBranch } from '../index-engine/segment-search.js';
 import { type PoolStats, PoolTaskError, SearchPool, type SearchPoolOptions } from '../workers/pool.js';
 import type { QueryHits, ScanHits, SearchQuery, Task, TaskResult } from '../workers/protocol.js';
 import { type BacklogLimits, DEFAULT_BACKLOG_RATIO, OptimizerBacklog } from './backlog.js';
+import { BatchWindow } from './batch-window.js';
 import { Catalog, type CollectionRow, readSnapshotCatalog } from './catalog.js';
 import { Collection } from './collection.js';
 import { buildCollectionConfig, checkStoredConfig } from './collection-config.js';
@@ -92,6 +93,8 @@ export interface DatabaseOptions {
   readonly log?: (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => void;
   /** Share of searches whose vector is kept in the query log (DBNorm `from_log` banks), 0–1; default 0.05. */
   readonly queryLogSample?: number;
+  /** Micro-batching: single searches arriving within this many ms run as one batch (0 = off, the default). */
+  readonly batchWindowMs?: number;
 }
 
 export const DEFAULT_QUERY_LOG_SAMPLE = 0.05;
@@ -116,6 +119,8 @@ export class Database {
   readonly backlog: OptimizerBacklog;
   /** HQI partition trees and re-partitioning jobs. */
   readonly partitions: PartitionManager;
+  /** Coalesces concurrent single searches (STRATA_BATCH_WINDOW_MS), or null. */
+  private readonly batchWindow: BatchWindow | null;
   private readonly collections = new Map<string, Collection>();
   private readonly options: DatabaseOptions;
   /** Collections a snapshot restore is writing: creating or restoring them again meanwhile is a conflict. */
@@ -156,6 +161,10 @@ export class Database {
       partitionStatus: (collection) => this.partitions.statusOf(collection),
     });
     this.queryLog = new QueryLog(this.catalog, options.queryLogSample ?? DEFAULT_QUERY_LOG_SAMPLE);
+    this.batchWindow =
+      (options.batchWindowMs ?? 0) > 0
+        ? new BatchWindow(options.batchWindowMs!, (collection, inputs) => this.searchNow(collection, inputs))
+        : null;
     this.partitions = new PartitionManager(this.catalog, this.queryLog, (c) => this.optimizer.schedule(c));
     this.backlog = new OptimizerBacklog(
       { ratio: DEFAULT_BACKLOG_RATIO, maxRows: 0, ...options.optimizerBacklog },
@@ -492,6 +501,17 @@ export class Database {
    * `signal` aborts, the pool tasks are cancelled and the search rejects with the signal's reason.
    */
   async search(
+    collection: Collection,
+    inputs: readonly SearchInput[],
+    signal?: SearchSignal,
+  ): Promise<SearchOutcome[]> {
+    if (this.batchWindow !== null && inputs.length === 1) {
+      return [await this.batchWindow.search(collection, inputs[0]!, typeof signal === 'function' ? signal() : signal)];
+    }
+    return this.searchNow(collection, inputs, signal);
+  }
+
+  private async searchNow(
     collection: Collection,
     inputs: readonly SearchInput[],
     signal?: SearchSignal,
