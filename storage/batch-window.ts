@@ -67,7 +67,9 @@ export class BatchWindow {
       collection,
       entries.map((e) => e.input),
     ).then(
-      (outcomes) => entries.forEach((e, i) => e.resolve(outcomes[i]!)),
+      (outcomes) => {
+        for (const [i, e] of entries.entries()) e.resolve(outcomes[i]!);
+      },
       // one bad search (a wrong vector size, a limit too large) fails a whole batch: each then runs alone, so only
       // it gets the error
       () => {

@@ -63,6 +63,8 @@ export interface PartitionLayout {
   readonly tree: PartitionTree;
   readonly json: TreeJson;
   readonly builtAt: string;
+  /** Predicate templates of the workload the tree was built from (drift is measured against them). */
+  readonly templates: ReadonlySet<string>;
 }
 
 /** A point after validation, ready to be written. */

@@ -165,7 +165,12 @@ export class Database {
       (options.batchWindowMs ?? 0) > 0
         ? new BatchWindow(options.batchWindowMs!, (collection, inputs) => this.searchNow(collection, inputs))
         : null;
-    this.partitions = new PartitionManager(this.catalog, this.queryLog, (c) => this.optimizer.schedule(c));
+    this.partitions = new PartitionManager(
+      this.catalog,
+      this.queryLog,
+      (c) => this.optimizer.schedule(c),
+      (fields, message) => this.options.log?.('info', fields, message),
+    );
     this.backlog = new OptimizerBacklog(
       { ratio: DEFAULT_BACKLOG_RATIO, maxRows: 0, ...options.optimizerBacklog },
       (collection) => this.optimizer.pending(collection),
@@ -539,11 +544,13 @@ export class Database {
         else if (filter === null) matches += plan.rows;
         else known = false;
       }
+      const template = filterTemplate(input.filter);
+      this.partitions.observe(collection, template);
       this.queryLog.record({
         collectionId: collection.id,
         vector: this.queryLog.sampled() ? collection.prepareVector(input.vector, 'of a query') : null,
         filter: filter !== null && filter.length <= QUERY_LOG_MAX_FILTER ? filter : null,
-        template: filterTemplate(input.filter),
+        template,
         k: input.limit,
         selectivity: known && rows > 0 ? matches / rows : null,
       });

@@ -284,7 +284,7 @@ export class Optimizer {
           ? null
           : {
               version: (collection.partition?.version ?? 0) + 1,
-              json: assignment.tree,
+              json: { ...assignment.tree, templates: request.templates },
               builtAt: new Date().toISOString(),
             };
       await rewriteByLeaf(

@@ -28,6 +28,8 @@ export type PartitionJobState = 'idle' | 'building' | 'done' | 'failed';
 /** What a re-partitioning was asked to do (POST /collections/{name}/partitioning). */
 export interface PartitionRequest {
   readonly workload: readonly WorkloadQuery[];
+  /** The workload's predicate templates (query-template.ts), kept with the tree. */
+  readonly templates: readonly string[];
   readonly minLeafRows: number;
   readonly maxLeaves: number;
   readonly flatLeafRows: number;
@@ -97,8 +99,11 @@ export function treeRequest(columns: readonly TreeColumn[], request: PartitionRe
   };
 }
 
-export function layoutOf(version: number, json: TreeJson, builtAt: string): PartitionLayout {
-  return { version, tree: decodeTree(json), json, builtAt };
+/** The catalog's tree row: the tree's JSON plus the workload templates it was built for. */
+export type StoredTree = TreeJson & { readonly templates?: readonly string[] };
+
+export function layoutOf(version: number, json: StoredTree, builtAt: string): PartitionLayout {
+  return { version, tree: decodeTree(json), json, builtAt, templates: new Set(json.templates ?? []) };
 }
 
 /** The rows of one output segment: a leaf (null: the overflow part) and its rows. */
@@ -155,7 +160,7 @@ export async function rewriteByLeaf(
   collection: Collection,
   sources: readonly Segment[],
   assignment: PartitionResult,
-  newTree: { version: number; json: TreeJson; builtAt: string } | null,
+  newTree: { version: number; json: StoredTree; builtAt: string } | null,
   flatLeafRows: number,
   deps: PartitionJobDeps,
   built: number[],

@@ -139,6 +139,9 @@ export interface paths {
                                         };
                                         write_consistency_factor: number;
                                     };
+                                    partitioning?: {
+                                        [key: string]: unknown;
+                                    };
                                     quantization_config: {
                                         [key: string]: unknown;
                                     } | null;
@@ -1345,6 +1348,18 @@ export interface paths {
                     content: {
                         "application/json": {
                             result: {
+                                /** @description Whether a drifting workload re-partitions the collection by itself (null: never) */
+                                auto_repartition: {
+                                    drift_threshold: number;
+                                    min_searches: number;
+                                } | null;
+                                /** @description Workload drift against the live tree (null without a tree) */
+                                drift: {
+                                    /** @description Filtered searches since the live tree went live (this server run) */
+                                    searches: number;
+                                    /** @description Share of them whose predicate template the tree was not built for */
+                                    unseen_share: number;
+                                } | null;
                                 /** @description Why the last job failed */
                                 error: string | null;
                                 /** @description Searches in the workload log (at most 100,000, oldest dropped first) */
@@ -1465,6 +1480,13 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description Re-partition from the query log by itself once the filtered searches since the tree went live use more than drift_threshold predicate templates it was not built for (null: never). Kept in the collection config */
+                        auto_repartition?: {
+                            /** @description Share of unseen templates (default 0.25) */
+                            drift_threshold?: number;
+                            /** @description Searches observed first (default 1,000) */
+                            min_searches?: number;
+                        } | null;
                         /** @description Leaves with fewer points get no HNSW graph (default 2,000) */
                         flat_leaf_points?: number;
                         /** @description Most leaves (default 64) */
@@ -1488,6 +1510,18 @@ export interface paths {
                     content: {
                         "application/json": {
                             result: {
+                                /** @description Whether a drifting workload re-partitions the collection by itself (null: never) */
+                                auto_repartition: {
+                                    drift_threshold: number;
+                                    min_searches: number;
+                                } | null;
+                                /** @description Workload drift against the live tree (null without a tree) */
+                                drift: {
+                                    /** @description Filtered searches since the live tree went live (this server run) */
+                                    searches: number;
+                                    /** @description Share of them whose predicate template the tree was not built for */
+                                    unseen_share: number;
+                                } | null;
                                 /** @description Why the last job failed */
                                 error: string | null;
                                 /** @description Searches in the workload log (at most 100,000, oldest dropped first) */
@@ -1551,6 +1585,18 @@ export interface paths {
                     content: {
                         "application/json": {
                             result: {
+                                /** @description Whether a drifting workload re-partitions the collection by itself (null: never) */
+                                auto_repartition: {
+                                    drift_threshold: number;
+                                    min_searches: number;
+                                } | null;
+                                /** @description Workload drift against the live tree (null without a tree) */
+                                drift: {
+                                    /** @description Filtered searches since the live tree went live (this server run) */
+                                    searches: number;
+                                    /** @description Share of them whose predicate template the tree was not built for */
+                                    unseen_share: number;
+                                } | null;
                                 /** @description Why the last job failed */
                                 error: string | null;
                                 /** @description Searches in the workload log (at most 100,000, oldest dropped first) */

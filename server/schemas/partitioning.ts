@@ -48,6 +48,8 @@ const TreeSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const AutoRepartitionResult = Type.Object({ drift_threshold: Type.Number(), min_searches: Type.Integer() });
+
 export const PartitioningSchema = Type.Object(
   {
     state: Type.Union([Type.Literal('idle'), Type.Literal('building'), Type.Literal('done'), Type.Literal('failed')], {
@@ -59,6 +61,21 @@ export const PartitioningSchema = Type.Object(
       description: 'Searches in the workload log (at most 100,000, oldest dropped first)',
     }),
     templates: Type.Array(PredicateTemplateSchema, { description: 'Most frequent first' }),
+    auto_repartition: Type.Union([AutoRepartitionResult, Type.Null()], {
+      description: 'Whether a drifting workload re-partitions the collection by itself (null: never)',
+    }),
+    drift: Type.Union(
+      [
+        Type.Object({
+          searches: Type.Integer({ description: 'Filtered searches since the live tree went live (this server run)' }),
+          unseen_share: Type.Number({
+            description: 'Share of them whose predicate template the tree was not built for',
+          }),
+        }),
+        Type.Null(),
+      ],
+      { description: 'Workload drift against the live tree (null without a tree)' },
+    ),
     tree: Type.Union([TreeSchema, Type.Null()], { description: 'The live partition tree, or null' }),
   },
   { additionalProperties: false },
@@ -96,6 +113,33 @@ export const RepartitionRequestSchema = Type.Object(
     max_leaves: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'Most leaves (default 64)' })),
     flat_leaf_points: Type.Optional(
       Type.Integer({ minimum: 0, description: 'Leaves with fewer points get no HNSW graph (default 2,000)' }),
+    ),
+    auto_repartition: Type.Optional(
+      Type.Union(
+        [
+          Type.Object(
+            {
+              drift_threshold: Type.Optional(
+                Type.Number({ minimum: 0, maximum: 1, description: 'Share of unseen templates (default 0.25)' }),
+              ),
+              min_searches: Type.Optional(
+                Type.Integer({
+                  minimum: 1,
+                  maximum: 100_000_000,
+                  description: 'Searches observed first (default 1,000)',
+                }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          Type.Null(),
+        ],
+        {
+          description:
+            'Re-partition from the query log by itself once the filtered searches since the tree went live use more ' +
+            'than drift_threshold predicate templates it was not built for (null: never). Kept in the collection config',
+        },
+      ),
     ),
   },
   { additionalProperties: false },
