@@ -83,6 +83,7 @@ export {
   WASM_PAGE_BYTES,
 } from './kernels/memory-layout.js';
 export { bindQueryBlock, MAX_BLOCK_QUERIES } from './kernels/query-block-kernels.js';
+export { KernelScorer, rowScorerFactory } from './kernels/row-scorer.js';
 export type { SegmentMemory } from './kernels/wasm-api.js';
 export {
   createWasmKernels,
