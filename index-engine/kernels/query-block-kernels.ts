@@ -18,7 +18,14 @@ import {
   vectorsView,
 } from './memory-layout.js';
 import type { SegmentMemory } from './wasm-api.js';
-import { createWasmKernels, type MultiGatherKernel, type MultiScanKernel, wasmSimdSupported } from './wasm-kernels.js';
+import {
+  createWasmKernels,
+  type GatherKernel,
+  type MultiGatherKernel,
+  type MultiScanKernel,
+  type ScanKernel,
+  wasmSimdSupported,
+} from './wasm-kernels.js';
 
 /**
  * Most queries in one block: half the scratch slots, so two workers batching on the same segment still leave
@@ -70,8 +77,11 @@ function wasmBlock(
   const size = queries.length;
   const kernels = createWasmKernels(memory);
   const name = KERNEL_NAMES[distance];
-  const scanKernel: MultiScanKernel = kernels[`${name}MultiScan`];
-  const gatherKernel: MultiGatherKernel = kernels[`${name}MultiGather`];
+  // One query: the single-query scan and gather, whose body is inlined per row (the multi-query kernels call a
+  // function per row, which cost a lone query 25-40 % in bench/kernels.ts --multi); same layout, same bits.
+  const scanKernel: MultiScanKernel = size === 1 ? singleScan(kernels[`${name}Scan`]) : kernels[`${name}MultiScan`];
+  const gatherKernel: MultiGatherKernel =
+    size === 1 ? singleGather(kernels[`${name}Gather`]) : kernels[`${name}MultiGather`];
   const { buffer } = memory;
   const stride = queryStride(dim);
   const queriesPtr = scratchQueryPtr(dim, first);
@@ -108,4 +118,13 @@ function wasmBlock(
       releaseScratchRun(memory, first, size);
     },
   };
+}
+
+function singleScan(scan: ScanKernel): MultiScanKernel {
+  return (queriesPtr, _queryCount, basePtr, count, dim, outPtr) => scan(queriesPtr, basePtr, count, dim, outPtr);
+}
+
+function singleGather(gather: GatherKernel): MultiGatherKernel {
+  return (queriesPtr, _queryCount, basePtr, idsPtr, count, dim, outPtr) =>
+    gather(queriesPtr, basePtr, idsPtr, count, dim, outPtr);
 }
