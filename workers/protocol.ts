@@ -32,6 +32,12 @@ export interface SearchTask {
   readonly distance: Distance;
   readonly segments: readonly SegmentHandle[];
   readonly queries: readonly SearchQuery[];
+  /**
+   * Routing (HQI), aligned with `segments`: per segment, one byte per query (segment-visits.ts ROUTE): 0 = the query
+   * skips the segment, 1 = searches it with its filter, 2 = searches it without (every row matches). A null entry,
+   * or no `routes`, sends every query to the segment with its filter.
+   */
+  readonly routes?: readonly (Uint8Array | null)[];
 }
 
 /** Rows passing a filter (delete/scroll/count by filter), or only how many when `countOnly`. */
