@@ -1,6 +1,6 @@
 /**
  * Issue 4 acceptance: SIGKILL during re-partitioning. A tree is built once (wait=true, which also times a build);
- * then each round starts a re-partition in the background (wait=false, with another min_leaf_points so that the
+ * then each round starts a re-partition in the background (wait=false, with another min_leaf_points and another half of the train workload so that the
  * new tree differs from the old), keeps upserting new points meanwhile, and SIGKILLs the server after a seeded
  * random delay shorter than a build. After each restart on the same data directory: every acknowledged point is
  * there exactly once (count, and every id from scroll) and the batch in flight at the kill is all there or not at
@@ -33,7 +33,10 @@ const MAX_ROUNDS = 12;
 const TIME_BUDGET_MS = 40_000;
 /** Upserts sent while a build runs: small batches of new ids, each acknowledged (?wait=true) before the next. */
 const WRITE_BATCH = 15;
-/** Two leaf-size floors used in turn, so each re-partition changes the layout (a mix would show). */
+/**
+ * Two leaf-size floors and two halves of the train workload, used in turn, so that each re-partition changes the
+ * layout: a mix of the old and the new one would then show in the leaf sizes.
+ */
 const MIN_LEAVES = [300, 450];
 
 type Tree = NonNullable<PartitioningState['tree']>;
@@ -43,7 +46,9 @@ it('SIGKILL during re-partitioning leaves the old layout or the new one, never a
   const ds = loadHybrid();
   const next = rng(4_2024);
   const dataDir = tempDir('strata-hqi-crash-');
-  const workload = ds.train.queries.map((q) => ({ filter: q.filter }));
+  const workloads = [ds.train.queries.slice(0, 600), ds.train.queries.slice(400)].map((qs) =>
+    qs.map((q) => ({ filter: q.filter })),
+  );
   /** Acknowledged points: id → vector and payload. */
   const model = new Map<number, { vector: number[]; payload: Payload }>();
   let server: RunningServer = await startServer({ dataDir });
@@ -58,7 +63,7 @@ it('SIGKILL during re-partitioning leaves the old layout or the new one, never a
 
     const t0 = Date.now();
     const first = await api(server.url, 'POST', `${ROUTE}/partitioning?wait=true`, {
-      workload,
+      workload: workloads[0],
       min_leaf_points: MIN_LEAVES[0],
     });
     const buildMs = Date.now() - t0;
@@ -76,7 +81,7 @@ it('SIGKILL during re-partitioning leaves the old layout or the new one, never a
       rounds++;
       const url = server.url;
       const post = await api(url, 'POST', `${ROUTE}/partitioning?wait=false`, {
-        workload,
+        workload: workloads[rounds % 2],
         min_leaf_points: MIN_LEAVES[rounds % 2],
       });
       expect(post.status, post.text).toBe(202);
