@@ -1,8 +1,8 @@
 /**
  * Issue 4 acceptance: SIGKILL during re-partitioning. A tree is built once (wait=true, which also times a build);
- * then each round starts a re-partition in the background (wait=false, with another min_leaf_points and another half of the train workload so that the
- * new tree differs from the old), keeps upserting new points meanwhile, and SIGKILLs the server after a seeded
- * random delay shorter than a build. After each restart on the same data directory: every acknowledged point is
+ * then each round starts a re-partition in the background (wait=false, with another min_leaf_points and another
+ * half of the train workload, so that the new tree differs from the old), keeps upserting new points meanwhile,
+ * and SIGKILLs the server after a seeded random delay shorter than a build. After each restart on the same data directory: every acknowledged point is
  * there exactly once (count, and every id from scroll) and the batch in flight at the kill is all there or not at
  * all; exact searches equal brute force; and the layout is the old tree or the new one, never a mix: the tree GET
  * reports is version v or v + 1, and the sealed segments, grouped by the leaf the search path gives them, are
