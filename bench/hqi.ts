@@ -15,7 +15,7 @@
  * Prints Markdown tables with the ratios the issue sets as targets and writes bench/results/hqi.json
  * (hqi-small.json with --small). Flags: --small, --reps N, --efs 16,32,..., --batches 64,256, --log-tree,
  * --threads N (server pool size), --min-leaf N / --max-leaves N (passed to POST /partitioning; server defaults
- * otherwise).
+ * otherwise), --queries N (the first N queries of each test set only).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -60,6 +60,8 @@ interface Args {
   readonly threads: number;
   readonly minLeaf: number | null;
   readonly maxLeaves: number | null;
+  /** --queries N: only the first N queries of each test set (a quicker, less exact run); null = whole sets. */
+  readonly queries: number | null;
 }
 
 function intList(flag: string, v: string | undefined): number[] {
@@ -77,6 +79,7 @@ function parseArgs(argv: readonly string[]): Args {
   let threads = os.availableParallelism();
   let minLeaf: number | null = null;
   let maxLeaves: number | null = null;
+  let queries: number | null = null;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--small') small = true;
@@ -87,12 +90,13 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--threads') threads = positiveInt(arg, argv[++i]);
     else if (arg === '--min-leaf') minLeaf = positiveInt(arg, argv[++i]);
     else if (arg === '--max-leaves') maxLeaves = positiveInt(arg, argv[++i]);
+    else if (arg === '--queries') queries = positiveInt(arg, argv[++i]);
     else
       throw new Error(
-        `unknown argument ${arg}; known: --small, --reps N, --efs A,B,..., --batches A,B, --log-tree, --threads N, --min-leaf N, --max-leaves N`,
+        `unknown argument ${arg}; known: --small, --reps N, --efs A,B,..., --batches A,B, --log-tree, --threads N, --min-leaf N, --max-leaves N, --queries N`,
       );
   }
-  return { small, reps, efs, batches, logTree, threads, minLeaf, maxLeaves };
+  return { small, reps, efs, batches, logTree, threads, minLeaf, maxLeaves, queries };
 }
 
 type Filter = Record<string, unknown>;
@@ -425,7 +429,10 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const dir = ensureDataset(ROOT, args.small, 'hybrid-workload');
-  const ds = loadHybrid(dir);
+  const full = loadHybrid(dir);
+  const cap = (set: QuerySet): QuerySet =>
+    args.queries === null ? set : { ...set, queries: set.queries.slice(0, args.queries) };
+  const ds: Hybrid = { ...full, seen: cap(full.seen), unseen: cap(full.unseen) };
   const env = { ...machine(ROOT), loadAverage: { start: loadAverage(), end: 0 }, threads: args.threads };
   log(
     `hybrid-workload ${path.basename(dir)}: ${ds.n} × ${ds.dim}, seen ${ds.seen.queries.length}, unseen ${ds.unseen.queries.length}`,
