@@ -355,7 +355,8 @@ describe('HQI: partition tree, routing and batch execution (issue 4)', () => {
       server = await startServer({ dataDir });
       url = server.url;
       const after = await partitioning();
-      expect(after.state).toBe('done');
+      // the state is the job's since this server started (idle: none); the tree is what must survive
+      expect(['idle', 'done']).toContain(after.state);
       expect(after.tree).toEqual(before.tree);
       await expectSegmentsMatchTree(after.tree!);
       const answersAfter = (await batch(probe)).hits;
