@@ -3,7 +3,14 @@ import path from 'node:path';
 import type { Condition } from '../index-engine/index.js';
 import type { PlanBranch } from '../index-engine/segment-search.js';
 import { type PoolStats, PoolTaskError, SearchPool, type SearchPoolOptions } from '../workers/pool.js';
-import type { QueryHits, ScanHits, SearchQuery, Task, TaskResult } from '../workers/protocol.js';
+import {
+  type QueryHits,
+  ROUTE,
+  type ScanHits,
+  type SearchQuery,
+  type Task,
+  type TaskResult,
+} from '../workers/protocol.js';
 import { type BacklogLimits, DEFAULT_BACKLOG_RATIO, OptimizerBacklog } from './backlog.js';
 import { BatchWindow } from './batch-window.js';
 import { Catalog, type CollectionRow, readSnapshotCatalog } from './catalog.js';
@@ -18,7 +25,7 @@ import { type QueryInput, queryCollection } from './query.js';
 import { QUERY_LOG_MAX_FILTER, QueryLog } from './query-log.js';
 import { filterTemplate } from './query-template.js';
 import { RecallMonitor } from './recall-monitor.js';
-import { chunk, ROUTE_SKIP, type SearchOutcome, type SegmentRoutes, searchCollection } from './search.js';
+import { chunk, type SearchOutcome, type SegmentRoutes, searchCollection } from './search.js';
 import { Segment } from './segment.js';
 import { decodeIds, decodePayloads, decodeVectors, SEGMENT_FILES, SegmentFormatError } from './segment-format.js';
 import {
@@ -668,7 +675,7 @@ export class Database {
       for (const group of segmentGroups) {
         const groupRoutes = routes === null ? null : group.map((si) => sliceRoute(routes[si]!, qc));
         // no query of this chunk visits these segments
-        if (groupRoutes?.every((r) => r?.every((v) => v === ROUTE_SKIP))) continue;
+        if (groupRoutes?.every((r) => r?.every((v) => v === ROUTE.skip))) continue;
         const task = {
           kind: 'search' as const,
           distance: collection.distance,
@@ -745,7 +752,7 @@ function sliceRoute(route: Uint8Array | null, queries: readonly number[]): Uint8
 function balancedGroups(segments: readonly Segment[], routes: SegmentRoutes, parts: number): number[][] {
   const cost = segments.map((s, i) => {
     const r = routes[i];
-    const visits = r === null || r === undefined ? 1 : r.reduce((n, v) => n + (v === ROUTE_SKIP ? 0 : 1), 0);
+    const visits = r === null || r === undefined ? 1 : r.reduce((n, v) => n + (v === ROUTE.skip ? 0 : 1), 0);
     return s.count * Math.max(1, visits);
   });
   const groups: { load: number; members: number[] }[] = Array.from({ length: Math.max(1, parts) }, () => ({

@@ -1,7 +1,7 @@
 import { routeFilter } from '../index-engine/hqi/tree.js';
 import { METRICS } from '../index-engine/index.js';
 import type { PlanBranch } from '../index-engine/segment-search.js';
-import type { QueryHits, SearchQuery } from '../workers/protocol.js';
+import { type QueryHits, ROUTE, type SearchQuery } from '../workers/protocol.js';
 import type { Collection, RowRef } from './collection.js';
 import { StrataError } from './errors.js';
 import { applyRescore, planRescore } from './hubness/rescore-step.js';
@@ -117,13 +117,13 @@ export async function searchCollection(
     for (const h of perQuery[qi]!) {
       for (const p of h.plans) {
         const segment = byUid.get(p.uid)!;
-        const route = routes?.[position.get(p.uid)!]?.[qi] ?? ROUTE_FILTERED;
+        const route = routes?.[position.get(p.uid)!]?.[qi] ?? ROUTE.filtered;
         plans.push({
           segment: segment.sealedId ?? `growing-${p.uid}`,
           rows: segment.count,
           branch: p.branch,
           leaf: segment.leaf,
-          filtered: queries[qi]!.filter !== null && route === ROUTE_FILTERED,
+          filtered: queries[qi]!.filter !== null && route === ROUTE.filtered,
           estimated_matches: p.estimated,
           matches: p.matches,
           distance_evaluations: p.distanceEvaluations,
@@ -136,14 +136,8 @@ export async function searchCollection(
   });
 }
 
-/** Per searched segment (aligned with the segments), per query: ROUTE_* (null: every query, filter applied). */
+/** Per searched segment (aligned with the segments), per query: a ROUTE (null: every query, filter applied). */
 export type SegmentRoutes = readonly (Uint8Array | null)[];
-/** The query does not visit the segment: its filter cannot match the segment's leaf. */
-export const ROUTE_SKIP = 0;
-/** The query searches the segment with its filter. */
-export const ROUTE_FILTERED = 1;
-/** The segment's leaf implies the filter: searched without it (tombstones still apply). */
-export const ROUTE_COMPLETE = 2;
 
 /**
  * HQI routing (ALGORITHMS.md §1(a) step 4): each filtered query is routed through the live partition tree;
@@ -176,10 +170,10 @@ function routeQueries(
     let visited = false;
     byQuery.forEach((leaves, qi) => {
       const complete = leaves === null ? true : leaves.get(segment.leaf!);
-      route[qi] = complete === undefined ? ROUTE_SKIP : complete ? ROUTE_COMPLETE : ROUTE_FILTERED;
+      route[qi] = complete === undefined ? ROUTE.skip : complete ? ROUTE.complete : ROUTE.filtered;
       if (complete !== undefined) visited = true;
     });
-    if (route.includes(ROUTE_SKIP)) pruned.push({ segment, queries: route });
+    if (route.includes(ROUTE.skip)) pruned.push({ segment, queries: route });
     if (!visited) continue;
     segments.push(segment);
     routes.push(route);
@@ -190,7 +184,7 @@ function routeQueries(
 function prunedPlans(pruned: readonly { segment: Segment; queries: Uint8Array }[], qi: number): PlanReport[] {
   const out: PlanReport[] = [];
   for (const { segment, queries } of pruned) {
-    if (queries[qi] !== ROUTE_SKIP) continue;
+    if (queries[qi] !== ROUTE.skip) continue;
     out.push({
       segment: segment.sealedId ?? `growing-${segment.uid}`,
       rows: segment.count,

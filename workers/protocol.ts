@@ -27,6 +27,21 @@ export interface SearchQuery {
   readonly quantization: { readonly ignore: boolean; readonly rescore: boolean; readonly oversampling: number };
 }
 
+/**
+ * Per segment, which of a task's queries visit it and with what filter (SearchTask.routes). The coordinator's
+ * routing (HQI partition tree) knows per segment and query whether the segment can hold matches at all (else the
+ * query skips it) and whether every row of it matches (then the filter is dropped there: no per-row test, and
+ * the unfiltered plan, graph or scan, applies).
+ */
+export const ROUTE = {
+  /** The segment holds no match: the query does not visit it. */
+  skip: 0,
+  /** The query searches the segment with its filter. */
+  filtered: 1,
+  /** Every row of the segment matches the filter: the query searches it without. */
+  complete: 2,
+} as const;
+
 export interface SearchTask {
   readonly kind: 'search';
   readonly distance: Distance;
