@@ -26,6 +26,7 @@ import { ensureDataset, readFvecs, readIvecs } from './dataset.js';
 import { SENTINEL_ID, waitIndexed } from './hnsw-strata.js';
 import { freePort, ServerProcess } from './http.js';
 import { type HttpClient, nodeHttpClient } from './http-clients.js';
+import { HYBRID_INDEXES as INDEXES } from './hybrid-indexes.js';
 import { loadAverage, median, positiveInt } from './measure.js';
 import { machine } from './report.js';
 
@@ -38,18 +39,6 @@ const LOG_NAME = 'bench_hqi_log';
 const WARMUP = 100;
 /** The targets: (c) ≥ 5× (a) and ≥ 2× (b) on seen templates; unseen (c) ≥ 0.8× (a) at recall ≥ 0.95. */
 const TARGETS = { cOverA: 5, cOverB: 2, unseenCOverA: 0.8 } as const;
-
-/** Payload indexes: the tree's columns are the payload indexes, so the unseen-only columns are indexed too. */
-const INDEXES: readonly [string, string][] = [
-  ['category', 'integer'],
-  ['price', 'float'],
-  ['ts', 'integer'],
-  ['year', 'integer'],
-  ['tags', 'keyword'],
-  ['brand', 'keyword'],
-  ['rating', 'float'],
-  ['in_stock', 'bool'],
-];
 
 interface Args {
   readonly small: boolean;

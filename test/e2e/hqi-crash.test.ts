@@ -14,6 +14,7 @@ import {
   createHybridCollection,
   differsFromExact,
   hitsOf,
+  layoutOfPlans,
   loadHybrid,
   type PartitioningState,
   type Payload,
@@ -188,20 +189,9 @@ async function expectLayoutIs(url: string, tree: Tree, points: number): Promise<
     params: { explain: true },
   });
   expect(res.status, res.text).toBe(200);
-  const byLeaf = new Map<number, { segments: number; rows: number }>();
-  let overflow = 0;
-  let growing = 0;
-  for (const p of res.body.explain as Plan[]) {
-    expect(p.branch).not.toBe('pruned'); // an unfiltered search can skip nothing
-    if (typeof p.segment !== 'number') growing += p.rows;
-    else if (p.leaf === null || p.leaf === undefined) overflow += p.rows;
-    else {
-      const e = byLeaf.get(p.leaf) ?? { segments: 0, rows: 0 };
-      e.segments++;
-      e.rows += p.rows;
-      byLeaf.set(p.leaf, e);
-    }
-  }
+  const plans = res.body.explain as Plan[];
+  for (const p of plans) expect(p.branch).not.toBe('pruned'); // an unfiltered search can skip nothing
+  const { byLeaf, overflow, growing } = layoutOfPlans(plans);
   const leaves = Object.fromEntries(
     tree.leaves.filter((l) => l.segments > 0).map((l) => [l.leaf, { segments: l.segments, rows: l.points }]),
   );

@@ -16,6 +16,7 @@ import {
   type HybridQuery,
   type HybridSet,
   hitsOf,
+  layoutOfPlans,
   loadHybrid,
   type PartitioningState,
   type Plan,
@@ -388,20 +389,7 @@ describe('HQI: partition tree, routing and batch execution (issue 4)', () => {
    * segment first and nothing is written after, so they are empty here.
    */
   async function expectSegmentsMatchTree(t: NonNullable<PartitioningState['tree']>): Promise<void> {
-    const plans = await segmentPlans();
-    const byLeaf = new Map<number, { segments: number; rows: number }>();
-    let overflow = 0;
-    let growing = 0;
-    for (const p of plans) {
-      if (typeof p.segment !== 'number') growing += p.rows;
-      else if (p.leaf === null || p.leaf === undefined) overflow += p.rows;
-      else {
-        const e = byLeaf.get(p.leaf) ?? { segments: 0, rows: 0 };
-        e.segments++;
-        e.rows += p.rows;
-        byLeaf.set(p.leaf, e);
-      }
-    }
+    const { byLeaf, overflow, growing } = layoutOfPlans(await segmentPlans());
     const reported = new Map(
       t.leaves.filter((l) => l.segments > 0).map((l) => [l.leaf, { segments: l.segments, rows: l.points }]),
     );

@@ -4,6 +4,8 @@
  * server's code, so a bug there cannot hide in both), and the REST calls that load it into a collection.
  */
 import path from 'node:path';
+// @ts-expect-error compiled JavaScript without a declaration next to the test
+import { HYBRID_INDEXES as SHARED_INDEXES } from '../../dist/bench/hybrid-indexes.js';
 import { readJson, readVecs } from './dataset.js';
 import { api, ROOT } from './server.js';
 
@@ -173,20 +175,8 @@ export function recallAt10(found: readonly number[], gtRow: readonly number[]): 
   return found.slice(0, 10).filter((id) => truth.has(id)).length / truth.size;
 }
 
-/**
- * Payload indexes of every dataset column. The partition tree's columns are the collection's payload indexes,
- * so the unseen-only ones (brand, rating, in_stock) are indexed too: unseen predicates must be answerable.
- */
-export const HYBRID_INDEXES: readonly [string, string][] = [
-  ['category', 'integer'],
-  ['price', 'float'],
-  ['ts', 'integer'],
-  ['year', 'integer'],
-  ['tags', 'keyword'],
-  ['brand', 'keyword'],
-  ['rating', 'float'],
-  ['in_stock', 'bool'],
-];
+/** Payload indexes of every dataset column (shared with bench:hqi). */
+export const HYBRID_INDEXES: readonly [string, string][] = SHARED_INDEXES;
 
 /**
  * Creates a Cosine collection with the payload indexes and sealing settings given, then upserts base rows
@@ -274,6 +264,31 @@ export interface Plan {
   readonly distance_evaluations: number;
   readonly leaf?: number | null;
   readonly filtered?: boolean;
+}
+
+/**
+ * The layout an unfiltered search's `explain` shows: per leaf, its sealed segments and their rows; the rows of
+ * sealed segments of no leaf (the overflow part) and of growing segments (named `growing-<n>`).
+ */
+export function layoutOfPlans(plans: readonly Plan[]): {
+  byLeaf: Map<number, { segments: number; rows: number }>;
+  overflow: number;
+  growing: number;
+} {
+  const byLeaf = new Map<number, { segments: number; rows: number }>();
+  let overflow = 0;
+  let growing = 0;
+  for (const p of plans) {
+    if (typeof p.segment !== 'number') growing += p.rows;
+    else if (p.leaf === null || p.leaf === undefined) overflow += p.rows;
+    else {
+      const e = byLeaf.get(p.leaf) ?? { segments: 0, rows: 0 };
+      e.segments++;
+      e.rows += p.rows;
+      byLeaf.set(p.leaf, e);
+    }
+  }
+  return { byLeaf, overflow, growing };
 }
 
 export const hitsOf = (result: { id: unknown; score: number }[]): Hit[] =>
