@@ -55,8 +55,15 @@ export type DatasetMetric = 'l2' | 'cos';
 /** Datasets of ../shared/datasets the benchmarks use. */
 export type DatasetName = 'clustered-128' | 'hubs-ood';
 
+/** Every dataset a benchmark generates: DatasetName's, and hybrid-workload (bench/hqi.ts loads it itself). */
+export type GeneratedDataset = DatasetName | 'hybrid-workload';
+
 /** How long the shared generator takes for each (full size, 2 cores), for the progress line. */
-const GENERATION_TIME: Record<DatasetName, string> = { 'clustered-128': 'about 35 s', 'hubs-ood': 'about 1 min' };
+const GENERATION_TIME: Record<GeneratedDataset, string> = {
+  'clustered-128': 'about 35 s',
+  'hubs-ood': 'about 1 min',
+  'hybrid-workload': 'about 45 s',
+};
 
 /** Reads a .fvecs/.ivecs file (per row: int32 dim, then dim 4-byte values) as raw words, headers dropped. */
 function readVecWords(file: string): { n: number; dim: number; words: Int32Array } {
@@ -90,7 +97,7 @@ export function readIvecs(file: string): { n: number; dim: number; data: Int32Ar
  * Generates the dataset (clustered-128 unless named) into `<root>/.datasets/` with the shared generator unless
  * its manifest is there, and returns its directory.
  */
-export function ensureDataset(root: string, small: boolean, dataset: DatasetName = 'clustered-128'): string {
+export function ensureDataset(root: string, small: boolean, dataset: GeneratedDataset = 'clustered-128'): string {
   const name = small ? `${dataset}-small` : dataset;
   const dir = path.join(root, '.datasets', name);
   if (fs.existsSync(path.join(dir, 'manifest.json'))) return dir;

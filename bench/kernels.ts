@@ -10,16 +10,22 @@
  * Throughput is vector bytes read per second (rows · dim · 4, or · 1 for int8 codes), the median of RUNS runs,
  * each run scanning at least RUN_BYTES. Rows and query are seeded uniform floats in [-1, 1).
  * `--quick` runs 2 runs on a tenth of the rows (a smoke test). bench/KERNELS.md quotes a full run.
+ *
+ * Multi-query (batch) scoring, same run: B queries scored one by one (bindQuery: scanBlock over the rows, or the
+ * gather batch over a list) against the blocked kernels (bindQueryBlock, MAX_BLOCK_QUERIES queries per block, each
+ * row read once per block), in rows × queries per second. `--multi` runs only this part.
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
   bindQuery,
+  bindQueryBlock,
   createSegmentMemory,
   createWasmKernels,
   type Distance,
   dot,
   leaseScratch,
+  MAX_BLOCK_QUERIES,
   manhattan,
   type PairKernel,
   releaseScratch,
@@ -224,6 +230,103 @@ function dramReference(): string {
   }
 }
 
+const MULTI = { dim: 128, rows: 10_000, list: 1_000, batches: [1, 4, 16, 64] } as const;
+
+/** Pairs (rows × queries) per second of every run of `pass`, which scores `pairs` pairs. */
+function pairRates(pairs: number, pass: () => void): number[] {
+  // the same bytes per run as the single-query table (rows · dim · 4 per query)
+  return rates(pairs * MULTI.dim * 4, pass).map((gbs) => (gbs * 1e9) / (MULTI.dim * 4));
+}
+
+interface MultiRow {
+  readonly rows: string;
+  readonly kernel: string;
+  readonly batch: number;
+  readonly single: number;
+  readonly blocked: number;
+}
+
+/** Per-query against blocked scoring of B queries, over every row (dense) and over a list of rows (gather). */
+function benchMulti(): MultiRow[] {
+  const { dim, rows, list } = MULTI;
+  const memory = createSegmentMemory(dim, rows, rows);
+  const vectors = vectorsView(memory, dim, rows);
+  const rnd = mulberry32(11);
+  for (let i = 0; i < vectors.length; i++) vectors[i] = rnd() * 2 - 1;
+  // a sorted random list of distinct rows, as a filter's matches would be
+  const picked = new Set<number>();
+  while (picked.size < list) picked.add(Math.floor(rnd() * rows));
+  const ids = Uint32Array.from([...picked].sort((a, b) => a - b));
+  const out = new Float32Array(rows);
+  const result: MultiRow[] = [];
+  for (const { name, distance } of KERNELS) {
+    for (const batch of MULTI.batches) {
+      const queries = Array.from({ length: batch }, () => Float32Array.from({ length: dim }, () => rnd() * 2 - 1));
+      const single = (mode: 'dense' | 'list') => () => {
+        for (const q of queries) {
+          const set = bindQuery(memory, dim, distance, q);
+          try {
+            if (mode === 'dense') set.scanBlock(0, rows, out);
+            else {
+              const b = set.batch!;
+              for (let first = 0; first < list; first += b.capacity) {
+                const n = Math.min(b.capacity, list - first);
+                b.ids.set(ids.subarray(first, first + n));
+                b.score(n);
+                sink += b.scores[n - 1]!;
+              }
+            }
+          } finally {
+            set.release();
+          }
+        }
+        sink += out[rows - 1]!;
+      };
+      const blocked = (mode: 'dense' | 'list') => () => {
+        for (let first = 0; first < batch; first += MAX_BLOCK_QUERIES) {
+          const block = bindQueryBlock(memory, dim, distance, queries.slice(first, first + MAX_BLOCK_QUERIES));
+          try {
+            if (mode === 'dense') {
+              for (let r = 0; r < rows; r += block.scanCapacity)
+                sink += block.scan(r, Math.min(block.scanCapacity, rows - r))[0]!;
+            } else {
+              for (let r = 0; r < list; r += block.gatherCapacity) {
+                const n = Math.min(block.gatherCapacity, list - r);
+                block.ids.set(ids.subarray(r, r + n));
+                sink += block.gather(n)[0]!;
+              }
+            }
+          } finally {
+            block.release();
+          }
+        }
+      };
+      for (const mode of ['dense', 'list'] as const) {
+        const pairs = (mode === 'dense' ? rows : list) * batch;
+        result.push({
+          rows: mode === 'dense' ? `${rows} × ${dim} (all)` : `${list} of ${rows} × ${dim} (list)`,
+          kernel: name,
+          batch,
+          single: median(pairRates(pairs, single(mode))),
+          blocked: median(pairRates(pairs, blocked(mode))),
+        });
+      }
+    }
+  }
+  return result;
+}
+
+function printMulti(rows: readonly MultiRow[]): void {
+  const m = (pairsPerSecond: number) => `${(pairsPerSecond / 1e6).toFixed(1)} M/s`;
+  console.log('\n| rows | kernel | B queries | one by one (rows·queries/s) | blocked | blocked / one by one |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) {
+    console.log(
+      `| ${r.rows} | ${r.kernel} | ${r.batch} | ${m(r.single)} | ${m(r.blocked)} | ${(r.blocked / r.single).toFixed(2)}× |`,
+    );
+  }
+}
+
 function main(): void {
   if (!wasmSimdSupported()) throw new Error('this runtime has no WebAssembly SIMD with shared memory');
   const cpu = os.cpus()[0]?.model ?? 'unknown';
@@ -233,6 +336,10 @@ function main(): void {
       .map((l) => l.toFixed(2))
       .join(' ')}; median of ${RUNS} runs, each ≥ ${RUN_BYTES / 1e6} MB${quick ? ' (--quick)' : ''}`,
   );
+  if (process.argv.includes('--multi')) {
+    printMulti(benchMulti());
+    return;
+  }
   const rows: Row[] = [];
   const copies: string[] = [];
   for (const { dim, rows: count } of SIZES) {
@@ -271,6 +378,7 @@ function main(): void {
   }
   console.log(`memcpy of the same rows: ${copies.join(', ')} (read)`);
   console.log(`beyond the caches: ${dramReference()}`);
+  printMulti(benchMulti());
   if (Number.isNaN(sink)) console.log('(sink is NaN)');
 }
 

@@ -1,5 +1,6 @@
 /** The engine's public surface: pure computation over typed arrays, no I/O. */
 
+export { type BatchDeps, type BatchSegmentQuery, searchSegmentBatch } from './batch-search.js';
 export { CandidateHeap, ResultHeap } from './candidate-heap.js';
 export { ABSENT_CODE, type ColumnHandle, type ColumnKind, columnBytes, columnCell, columnView } from './column.js';
 export { dot, manhattan, squaredL2 } from './distance.js';
@@ -7,6 +8,7 @@ export { buildColumnOrder, type ColumnOrder, type ColumnOrderOf } from './filter
 export { compilePayloadPredicate, type PayloadPredicate } from './filter/compile.js';
 export type { Condition, RangeBounds, Scalar } from './filter/condition.js';
 export { parseDatetime } from './filter/datetime.js';
+export { filterKey } from './filter/filter-key.js';
 export { isColumnFilter, matchBound, matchingRows } from './filter/match-rows.js';
 export { flatValues, lookup, parseKey } from './filter/payload-path.js';
 export { compileRowPredicate, type RowPredicate } from './filter/row-predicate.js';
@@ -57,15 +59,18 @@ export {
   type TreeOptions,
   type WorkloadQuery,
 } from './hqi/tree.js';
+export { kernelBatchDeps } from './kernels/kernel-batch-deps.js';
 export { type BindOptions, bindQuery, type KernelSet } from './kernels/kernel-set.js';
 export {
   createSegmentMemory,
   leaseScratch,
+  leaseScratchRun,
   MAX_PAGES,
   maxRowsPerMemory,
   pagesFor,
   reclaimScratch,
   releaseScratch,
+  releaseScratchRun,
   rowCapacity,
   SCAN_BLOCK,
   SCRATCH_BYTE_OFFSET,
@@ -77,9 +82,13 @@ export {
   vectorsView,
   WASM_PAGE_BYTES,
 } from './kernels/memory-layout.js';
+export { bindQueryBlock, MAX_BLOCK_QUERIES } from './kernels/query-block-kernels.js';
+export { KernelScorer, rowScorerFactory } from './kernels/row-scorer.js';
 export type { SegmentMemory } from './kernels/wasm-api.js';
 export {
   createWasmKernels,
+  type MultiGatherKernel,
+  type MultiScanKernel,
   type PairKernel,
   type ScanKernel,
   simdModuleBytes,
@@ -112,6 +121,7 @@ export {
   topKSq8,
 } from './quantization/sq8-scorer.js';
 export { DEFAULT_SQ8_TRAIN, type Sq8TrainOptions, trainSq8 } from './quantization/sq8-train.js';
+export { floatQueryBlock, type QueryBlock } from './query-block.js';
 export { createFloatScorer, floatScorerFactory, type Scorer, type ScorerFactory } from './scorer.js';
 export {
   decodePayload,
@@ -121,5 +131,12 @@ export {
   setTombstone,
   tombstoneWords,
 } from './segment-layout.js';
+export {
+  FilterFacts,
+  planSegment,
+  type SegmentQuery,
+  type SegmentStep,
+} from './segment-plan.js';
+export { type SegmentHits, searchPlanned, searchSegment } from './segment-search.js';
 export { TopK } from './top-k.js';
 export { VisitedSet } from './visited-set.js';

@@ -53,6 +53,7 @@ export async function buildApp(
         | 'maxSnapshotMb'
         | 'recallSampleRate'
         | 'queryLogSample'
+        | 'batchWindowMs'
       >
     >,
   logger: FastifyServerOptions['logger'] = false,
@@ -118,6 +119,7 @@ export async function buildApp(
     queueSize: config.queueSize ?? 0,
     recallSampleRate: config.recallSampleRate ?? DEFAULT_CONFIG.recallSampleRate,
     queryLogSample: config.queryLogSample ?? DEFAULT_CONFIG.queryLogSample,
+    batchWindowMs: config.batchWindowMs ?? DEFAULT_CONFIG.batchWindowMs,
     writeQueueSize: config.writeQueueSize ?? DEFAULT_CONFIG.writeQueueSize,
     optimizerBacklog: {
       ratio: config.optimizerBacklogRatio ?? DEFAULT_CONFIG.optimizerBacklogRatio,

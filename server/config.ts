@@ -37,6 +37,8 @@ export interface ServerConfig {
   readonly recallSampleRate: number;
   /** Share of searches whose vector goes to the query log (DBNorm `from_log` query banks), 0–1. */
   readonly queryLogSample: number;
+  /** Micro-batching: concurrent single searches of one collection within this many ms run as one batch; 0 = off. */
+  readonly batchWindowMs: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -58,6 +60,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxSnapshotMb: 16_384,
   recallSampleRate: 0.005,
   queryLogSample: 0.05,
+  batchWindowMs: 0,
 };
 
 /** Each setting: its environment variable, its flag, and how to parse it (throwing a readable message). */
@@ -111,6 +114,11 @@ const SETTINGS = {
     env: 'STRATA_QUERY_LOG_SAMPLE',
     flag: '--query-log-sample',
     parse: (v: string) => fraction(v),
+  },
+  batchWindowMs: {
+    env: 'STRATA_BATCH_WINDOW_MS',
+    flag: '--batch-window-ms',
+    parse: (v: string) => integer(v, 0, 1000),
   },
 } as const;
 

@@ -31,6 +31,24 @@ export interface Tombstone {
 export interface SegmentRow {
   readonly id: number;
   readonly row_count: number;
+  /** The partition tree version and leaf the segment was built for (null: not partitioned). */
+  readonly tree_version?: number | null;
+  readonly leaf?: number | null;
+}
+
+/** The live partition tree of a collection (its JSON: index-engine/hqi/tree-codec.ts). */
+export interface TreeRow {
+  readonly version: number;
+  readonly tree: string;
+  readonly created_at: string;
+}
+
+/** One segment a partition job makes live: like sealSegment's arguments, plus its leaf. */
+export interface PartitionedSegment {
+  readonly segmentId: number;
+  readonly leaf: number | null;
+  readonly absorbed: readonly Buffer[];
+  readonly deadRows: readonly number[];
 }
 
 /**
@@ -76,7 +94,16 @@ export class Catalog {
       markSegmentLive: db.prepare<[number]>("UPDATE segments SET state = 'live' WHERE id = ?"),
       deleteSegment: db.prepare<[number]>('DELETE FROM segments WHERE id = ?'),
       liveSegments: db.prepare<[number], SegmentRow>(
-        "SELECT id, row_count FROM segments WHERE collection_id = ? AND state = 'live' ORDER BY id",
+        "SELECT id, row_count, tree_version, leaf FROM segments WHERE collection_id = ? AND state = 'live' ORDER BY id",
+      ),
+      setSegmentLeaf: db.prepare<[number | null, number | null, number]>(
+        'UPDATE segments SET tree_version = ?, leaf = ? WHERE id = ?',
+      ),
+      liveTree: db.prepare<[number], TreeRow>(
+        'SELECT version, tree, created_at FROM partition_trees WHERE collection_id = ?',
+      ),
+      putTree: db.prepare<[number, number, string, string]>(
+        'INSERT OR REPLACE INTO partition_trees (collection_id, version, tree, created_at) VALUES (?, ?, ?, ?)',
       ),
       buildingSegments: db.prepare<[], { id: number }>("SELECT id FROM segments WHERE state = 'building'"),
       insertTombstone: db.prepare<[number, number]>('INSERT OR IGNORE INTO tombstones (segment_id, row) VALUES (?, ?)'),
@@ -188,13 +215,46 @@ export class Catalog {
     absorbed: readonly Buffer[],
     deadRows: readonly number[],
     replaces: readonly number[] = [],
+    placement: { treeVersion: number | null; leaf: number | null } = { treeVersion: null, leaf: null },
   ): void {
     this.db.transaction(() => {
       for (const pid of absorbed) this.stmts.deletePoint.run(collectionId, pid);
       for (const row of deadRows) this.stmts.insertTombstone.run(segmentId, row);
       for (const old of replaces) this.stmts.deleteSegment.run(old);
       this.stmts.markSegmentLive.run(segmentId);
+      if (placement.treeVersion !== null)
+        this.stmts.setSegmentLeaf.run(placement.treeVersion, placement.leaf, segmentId);
     })();
+  }
+
+  /**
+   * The commit point of a partition job, one transaction: the segments built for it go live with their leaves
+   * (their live rows leave `points`, rows deleted meanwhile become tombstones), the segments they replace are
+   * dropped, and, for a re-partitioning, the new tree replaces the old one. A crash before it leaves the old
+   * layout and tree; after it, the new ones: never a mix.
+   */
+  commitPartition(
+    collectionId: number,
+    treeVersion: number,
+    newTree: { json: string; createdAt: string } | null,
+    outputs: readonly PartitionedSegment[],
+    replaces: readonly number[],
+  ): void {
+    this.db.transaction(() => {
+      if (newTree !== null) this.stmts.putTree.run(collectionId, treeVersion, newTree.json, newTree.createdAt);
+      for (const out of outputs) {
+        for (const pid of out.absorbed) this.stmts.deletePoint.run(collectionId, pid);
+        for (const row of out.deadRows) this.stmts.insertTombstone.run(out.segmentId, row);
+        this.stmts.markSegmentLive.run(out.segmentId);
+        this.stmts.setSegmentLeaf.run(treeVersion, out.leaf, out.segmentId);
+      }
+      for (const old of replaces) this.stmts.deleteSegment.run(old);
+    })();
+  }
+
+  /** The collection's live partition tree, or null. */
+  liveTree(collectionId: number): TreeRow | null {
+    return this.stmts.liveTree.get(collectionId) ?? null;
   }
 
   dropSegment(segmentId: number): void {

@@ -1,3 +1,5 @@
+import type { PartitionTree } from '../index-engine/hqi/tree.js';
+import type { TreeJson } from '../index-engine/hqi/tree-codec.js';
 import { type ColumnKind, type Condition, type Distance, parseKey, prepareVector } from '../index-engine/index.js';
 import type { ScanHits } from '../workers/protocol.js';
 import type { Catalog, Tombstone } from './catalog.js';
@@ -45,6 +47,25 @@ export interface MergeCopy {
 }
 
 const DEFAULT_MAX_SEGMENT_ROWS = 100_000;
+
+/** Leaves below this many rows get no graph (ALGORITHMS.md §1(a) step 3); storage/partitioning.ts. */
+export const DEFAULT_FLAT_LEAF_ROWS = 2_000;
+
+/** A sealed segment's encoded index: its HNSW graph (null: searched flat) and SQ8 bundle (or null). */
+export interface SegmentIndex {
+  readonly graph: Uint8Array | null;
+  readonly sq8: Uint8Array | null;
+}
+
+/** HQI: the collection's live partition tree (storage/partitioning.ts). */
+export interface PartitionLayout {
+  readonly version: number;
+  readonly tree: PartitionTree;
+  readonly json: TreeJson;
+  readonly builtAt: string;
+  /** Predicate templates of the workload the tree was built from (drift is measured against them). */
+  readonly templates: ReadonlySet<string>;
+}
 
 /** A point after validation, ready to be written. */
 interface PreparedPoint {
@@ -103,6 +124,10 @@ export class Collection {
   /** Called when the layout may need work: a segment froze, or sealed rows were deleted (the optimizer looks). */
   onNeedsOptimization: (() => void) | null = null;
   writeHooks: WriteHooks | null = null;
+  /** HQI: the live partition tree, or null (no tree: every segment is visited by every query). */
+  partition: PartitionLayout | null = null;
+  /** HQI: leaves placed under the live tree with fewer rows than this get no graph (the last request's). */
+  partitionFlatRows = DEFAULT_FLAT_LEAF_ROWS;
   /** Checked before a write that adds rows is queued: throws 503 while the optimizer's backlog is too long. */
   admitRows: (() => void) | null = null;
 
@@ -336,6 +361,19 @@ export class Collection {
     });
   }
 
+  /**
+   * Freezes the growing segment now (ordered with the writes), so the optimizer seals or places its rows; the
+   * next write starts a new one. A re-partitioning does this so that every acknowledged row is laid out.
+   */
+  freezeGrowing(): Promise<void> {
+    return this.serialize(() => {
+      const growing = this.segments.at(-1);
+      if (growing !== undefined && growing.sealedId === null && !growing.frozen && growing.count > 0) {
+        growing.frozen = true;
+      }
+    });
+  }
+
   /** Largest segment a merge may produce, in points (optimizers_config.max_segment_size, else 100,000). */
   get maxSegmentRows(): number {
     const configured = this.config.optimizer_config.max_segment_size;
@@ -348,26 +386,29 @@ export class Collection {
    * the source row of new row i, so rows deleted while it is being built can be tombstoned at commit.
    */
   copyLiveRows(sources: readonly Segment[]): MergeCopy {
-    const live = sources.reduce((n, s) => n + s.liveCount, 0);
-    const segment = new Segment(this.dim, Math.max(1, live));
+    const rows: RowRef[] = [];
+    for (const source of sources) {
+      for (let row = 0; row < source.count; row++) if (source.isLive(row)) rows.push({ segment: source, offset: row });
+    }
+    return this.copyRows(rows, sources);
+  }
+
+  /** A new unsealed segment holding copies of `rows` (taken from `sources`), in that order. */
+  copyRows(rows: readonly RowRef[], sources: readonly Segment[]): MergeCopy {
+    const segment = new Segment(this.dim, Math.max(1, rows.length));
     for (const [field, schema] of this.payloadIndexes)
       segment.addColumn(parseKey(field), COLUMN_KIND[schema], this.codeOf);
-    const origins: RowRef[] = [];
-    for (const source of sources) {
-      for (let row = 0; row < source.count; row++) {
-        if (!source.isLive(row)) continue;
-        segment.append(
-          source.ids[row]!,
-          source.vector(row),
-          source.payloadBytesOf(row),
-          () => source.payload(row),
-          this.codeOf,
-        );
-        origins.push({ segment: source, offset: row });
-      }
+    for (const { segment: source, offset: row } of rows) {
+      segment.append(
+        source.ids[row]!,
+        source.vector(row),
+        source.payloadBytesOf(row),
+        () => source.payload(row),
+        this.codeOf,
+      );
     }
     segment.frozen = true;
-    return { segment, origins, sources };
+    return { segment, origins: rows, sources };
   }
 
   /**
@@ -379,28 +420,46 @@ export class Collection {
   commitMerged(
     copy: MergeCopy,
     segmentId: number,
-    index: { graph: Uint8Array; sq8: Uint8Array | null },
+    index: SegmentIndex,
     commit: (absorbed: PointId[], dead: number[]) => void,
   ): Promise<void> {
+    return this.commitRewrite([{ copy, segmentId, index }], copy.sources, ([out]) => commit(out!.absorbed, out!.dead));
+  }
+
+  /**
+   * The commit point of a rewrite into several segments (a merge has one output, a partition job one or more
+   * per leaf), ordered with the writes: per output, rows whose source was deleted meanwhile are tombstoned and
+   * the live rows copied from a frozen growing segment leave the growing log; `commit` runs the one catalog
+   * transaction for all outputs; then the outputs take the sources' place and the id map moves to them.
+   */
+  commitRewrite(
+    outputs: readonly { copy: MergeCopy; segmentId: number; index: SegmentIndex }[],
+    sources: readonly Segment[],
+    commit: (perOutput: { absorbed: PointId[]; dead: number[] }[]) => void,
+  ): Promise<void> {
     return this.serialize(() => {
-      const { segment, origins, sources } = copy;
-      const absorbed: PointId[] = [];
-      const dead: number[] = [];
-      origins.forEach((origin, row) => {
-        if (!origin.segment.isLive(origin.offset)) dead.push(row);
-        else if (origin.segment.sealedId === null) absorbed.push(segment.ids[row]!);
+      const perOutput = outputs.map(({ copy }) => {
+        const absorbed: PointId[] = [];
+        const dead: number[] = [];
+        copy.origins.forEach((origin, row) => {
+          if (!origin.segment.isLive(origin.offset)) dead.push(row);
+          else if (origin.segment.sealedId === null) absorbed.push(copy.segment.ids[row]!);
+        });
+        return { absorbed, dead };
       });
-      commit(absorbed, dead);
-      for (const row of dead) segment.tombstone(row);
-      segment.sealedId = segmentId;
-      segment.attachIndex(index);
-      for (let row = 0; row < segment.count; row++) {
-        if (segment.isLive(row)) this.rows.set(pointIdKey(segment.ids[row]!), { segment, offset: row });
-      }
+      commit(perOutput);
+      outputs.forEach(({ copy: { segment }, segmentId, index }, i) => {
+        for (const row of perOutput[i]!.dead) segment.tombstone(row);
+        segment.sealedId = segmentId;
+        segment.attachIndex(index);
+        for (let row = 0; row < segment.count; row++) {
+          if (segment.isLive(row)) this.rows.set(pointIdKey(segment.ids[row]!), { segment, offset: row });
+        }
+      });
       // In the place of the earliest source: always before the growing segment, which must stay last.
       const first = Math.min(...sources.map((s) => this.segments.indexOf(s)));
       const kept = this.segments.filter((s) => !sources.includes(s));
-      kept.splice(first, 0, segment);
+      kept.splice(first, 0, ...outputs.map((o) => o.copy.segment));
       this.segments.splice(0, this.segments.length, ...kept);
     });
   }

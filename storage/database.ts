@@ -4,20 +4,29 @@ import type { Condition } from '../index-engine/index.js';
 import type { PlanBranch } from '../index-engine/segment-search.js';
 import { matchBoundOf } from '../workers/graph-cache.js';
 import { type PoolStats, PoolTaskError, SearchPool, type SearchPoolOptions } from '../workers/pool.js';
-import type { QueryHits, ScanHits, SearchQuery, Task, TaskResult } from '../workers/protocol.js';
+import {
+  type QueryHits,
+  ROUTE,
+  type ScanHits,
+  type SearchQuery,
+  type Task,
+  type TaskResult,
+} from '../workers/protocol.js';
 import { type BacklogLimits, DEFAULT_BACKLOG_RATIO, OptimizerBacklog } from './backlog.js';
+import { BatchWindow } from './batch-window.js';
 import { Catalog, type CollectionRow, readSnapshotCatalog } from './catalog.js';
 import { Collection } from './collection.js';
 import { buildCollectionConfig, checkStoredConfig } from './collection-config.js';
 import { ERRORS, type ErrorCode, StrataError } from './errors.js';
 import { HubnessManager } from './hubness/manager.js';
 import { type BuiltIndex, Optimizer } from './optimizer.js';
+import { PartitionManager } from './partition-manager.js';
 import { decodePointId } from './point-id.js';
 import { type QueryInput, queryCollection } from './query.js';
 import { QUERY_LOG_MAX_FILTER, QueryLog } from './query-log.js';
 import { filterTemplate } from './query-template.js';
 import { RecallMonitor } from './recall-monitor.js';
-import { chunk, type SearchOutcome, searchCollection } from './search.js';
+import { chunk, type SearchOutcome, type SegmentRoutes, searchCollection } from './search.js';
 import { Segment } from './segment.js';
 import { decodeIds, decodePayloads, decodeVectors, SEGMENT_FILES, SegmentFormatError } from './segment-format.js';
 import {
@@ -93,6 +102,8 @@ export interface DatabaseOptions {
   readonly log?: (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => void;
   /** Share of searches whose vector is kept in the query log (DBNorm `from_log` banks), 0–1; default 0.05. */
   readonly queryLogSample?: number;
+  /** Micro-batching: single searches arriving within this many ms run as one batch (0 = off, the default). */
+  readonly batchWindowMs?: number;
 }
 
 export const DEFAULT_QUERY_LOG_SAMPLE = 0.05;
@@ -115,6 +126,10 @@ export class Database {
   readonly writeGate: WriteGate;
   /** The bound on the optimizer's backlog (STRATA_ERR_OPTIMIZER_BACKLOG past it). */
   readonly backlog: OptimizerBacklog;
+  /** HQI partition trees and re-partitioning jobs. */
+  readonly partitions: PartitionManager;
+  /** Coalesces concurrent single searches (STRATA_BATCH_WINDOW_MS), or null. */
+  private readonly batchWindow: BatchWindow | null;
   private readonly collections = new Map<string, Collection>();
   private readonly options: DatabaseOptions;
   /** Collections a snapshot restore is writing: creating or restoring them again meanwhile is a conflict. */
@@ -127,7 +142,8 @@ export class Database {
   /** Pool tasks of background searches (recall re-runs) in flight: they do not keep searches off the inline path. */
   private backgroundTasks = 0;
   /** How many segment searches took each plan branch since start (telemetry; tests assert on it). */
-  readonly planCounts: Record<PlanBranch, number> = {
+  readonly planCounts: Record<PlanBranch | 'pruned', number> = {
+    pruned: 0,
     plain: 0,
     plain_filtered: 0,
     graph: 0,
@@ -149,8 +165,21 @@ export class Database {
       log: (level, fields, message) => this.options.log?.(level, fields, message),
       threads: this.pool.threads,
       behind: (collection) => collection.deadRows > this.backlog.limitOf(collection),
+      partitionRows: (segments, build, tree, signal) =>
+        this.runTask({ kind: 'partition', segments: segments.map((s) => s.handle()), build, tree }, signal),
+      partitionStatus: (collection) => this.partitions.statusOf(collection),
     });
     this.queryLog = new QueryLog(this.catalog, options.queryLogSample ?? DEFAULT_QUERY_LOG_SAMPLE);
+    this.batchWindow =
+      (options.batchWindowMs ?? 0) > 0
+        ? new BatchWindow(options.batchWindowMs!, (collection, inputs) => this.searchNow(collection, inputs))
+        : null;
+    this.partitions = new PartitionManager(
+      this.catalog,
+      this.queryLog,
+      (c) => this.optimizer.schedule(c),
+      (fields, message) => this.options.log?.('info', fields, message),
+    );
     this.backlog = new OptimizerBacklog(
       { ratio: DEFAULT_BACKLOG_RATIO, maxRows: 0, ...options.optimizerBacklog },
       (collection) => this.optimizer.pending(collection),
@@ -232,6 +261,7 @@ export class Database {
     }
     try {
       await this.loadSealed(collection);
+      this.partitions.load(collection);
     } catch (e) {
       if (!(e instanceof SegmentFormatError)) throw e;
       collection.unavailable = new StrataError('STRATA_ERR_SEGMENT_CORRUPT', [row.name, e.message]);
@@ -264,8 +294,10 @@ export class Database {
   private async loadSealed(collection: Collection): Promise<void> {
     const live = this.catalog.liveSegments(collection.id);
     await removeOrphans(segmentsDir(this.dataDir, collection.name), new Set(live.map((s) => s.id)));
-    for (const { id } of live) {
+    for (const { id, tree_version, leaf } of live) {
       const segment = await readSealedSegment(segmentDir(this.dataDir, collection.name, id), id, collection.dim);
+      segment.treeVersion = tree_version ?? null;
+      segment.leaf = leaf ?? null;
       for (const row of this.catalog.tombstonesOf(id)) segment.tombstone(row);
       collection.attachSealed(segment);
       await new Promise((resolve) => setImmediate(resolve));
@@ -487,6 +519,17 @@ export class Database {
     inputs: readonly SearchInput[],
     signal?: SearchSignal,
   ): Promise<SearchOutcome[]> {
+    if (this.batchWindow !== null && inputs.length === 1) {
+      return [await this.batchWindow.search(collection, inputs[0]!, typeof signal === 'function' ? signal() : signal)];
+    }
+    return this.searchNow(collection, inputs, signal);
+  }
+
+  private async searchNow(
+    collection: Collection,
+    inputs: readonly SearchInput[],
+    signal?: SearchSignal,
+  ): Promise<SearchOutcome[]> {
     const outcomes = await this.searchOnly(collection, inputs, signal);
     this.logSearches(collection, inputs, outcomes);
     this.recall.observe(collection, inputs, outcomes);
@@ -510,11 +553,13 @@ export class Database {
         else if (filter === null) matches += plan.rows;
         else known = false;
       }
+      const template = filterTemplate(input.filter);
+      this.partitions.observe(collection, template);
       this.queryLog.record({
         collectionId: collection.id,
         vector: this.queryLog.sampled() ? collection.prepareVector(input.vector, 'of a query') : null,
         filter: filter !== null && filter.length <= QUERY_LOG_MAX_FILTER ? filter : null,
-        template: filterTemplate(input.filter),
+        template,
         k: input.limit,
         selectivity: known && rows > 0 ? matches / rows : null,
       });
@@ -533,10 +578,10 @@ export class Database {
       outcomes = await searchCollection(
         collection,
         inputs,
-        (segments, queries) =>
+        (segments, queries, _collection, routes) =>
           this.searchesInFlight === 1 && this.isShort(segments, queries)
-            ? this.runInline(segments, queries, collection)
-            : this.runSearch(segments, queries, collection, signal),
+            ? this.runInline(segments, queries, collection, routes)
+            : this.runSearch(segments, queries, collection, signal, false, routes),
         this.hubness.of(collection),
       );
     } finally {
@@ -584,6 +629,7 @@ export class Database {
     segments: readonly Segment[],
     queries: readonly SearchQuery[],
     collection: Collection,
+    routes: SegmentRoutes | null,
   ): Promise<QueryHits[][]> {
     this.inlineSearches++;
     try {
@@ -592,6 +638,7 @@ export class Database {
         distance: collection.distance,
         segments: segments.map((s) => s.handle()),
         queries,
+        ...(routes ? { routes } : {}),
       });
       return hits.map((h) => [h]);
     } catch (e) {
@@ -610,26 +657,40 @@ export class Database {
     collection: Collection,
     cancel?: SearchSignal,
     background = false,
+    routes: SegmentRoutes | null = null,
   ): Promise<QueryHits[][]> {
     const signal = typeof cancel === 'function' ? cancel() : cancel;
     const indices = queries.map((_, i) => i);
-    const queryChunks = chunk(indices, background ? 1 : this.pool.threads);
+    const threads = background ? 1 : this.pool.threads;
+    // HQI: a routed batch is split by leaf segments, all queries in each task, so that a worker scores each
+    // segment's queries together (shared work); else queries are split across workers.
+    const byLeaf = routes !== null && queries.length > 1 && threads > 1;
+    const queryChunks = byLeaf ? [indices] : chunk(indices, threads);
     // Splitting one query's segments across workers pays only for long scans: graph searches are short, and
     // every extra task adds a worker wake-up to the query's latency.
     const exact = queries.some((q) => q.exact);
     const scanRows = segments.reduce((n, s) => n + (s.hasGraph && !exact ? 0 : s.count), 0);
     const spread =
       scanRows >= PARALLEL_SCAN_ROWS && !background ? Math.floor(this.pool.threads / queryChunks.length) : 1;
-    const segmentGroups = chunk(segments, Math.max(1, spread));
+    const segmentGroups = byLeaf
+      ? balancedGroups(segments, routes, threads)
+      : chunk(
+          segments.map((_, i) => i),
+          Math.max(1, spread),
+        );
     const out: QueryHits[][] = queries.map(() => []);
     const tasks: Promise<void>[] = [];
     for (const qc of queryChunks) {
       for (const group of segmentGroups) {
+        const groupRoutes = routes === null ? null : group.map((si) => sliceRoute(routes[si]!, qc));
+        // no query of this chunk visits these segments
+        if (groupRoutes?.every((r) => r?.every((v) => v === ROUTE.skip))) continue;
         const task = {
           kind: 'search' as const,
           distance: collection.distance,
-          segments: group.map((s) => s.handle()),
+          segments: group.map((si) => segments[si]!.handle()),
           queries: qc.map((i) => queries[i]!),
+          ...(groupRoutes ? { routes: groupRoutes } : {}),
         };
         tasks.push(
           this.runTask(task, signal).then((hits) => {
@@ -684,6 +745,35 @@ export class Database {
     await this.pool.close();
     this.catalog.close();
   }
+}
+
+/** A segment's routes for a chunk of the queries (null stays null: every query, filter applied). */
+function sliceRoute(route: Uint8Array | null, queries: readonly number[]): Uint8Array | null {
+  if (route === null) return null;
+  if (queries.length === route.length) return route;
+  return Uint8Array.from(queries, (q) => route[q]!);
+}
+
+/**
+ * Segment indices in `parts` groups of about equal work (rows × visiting queries), largest first into the
+ * lightest group, each group in segment order (merging breaks ties by that order).
+ */
+function balancedGroups(segments: readonly Segment[], routes: SegmentRoutes, parts: number): number[][] {
+  const cost = segments.map((s, i) => {
+    const r = routes[i];
+    const visits = r === null || r === undefined ? 1 : r.reduce((n, v) => n + (v === ROUTE.skip ? 0 : 1), 0);
+    return s.count * Math.max(1, visits);
+  });
+  const groups: { load: number; members: number[] }[] = Array.from({ length: Math.max(1, parts) }, () => ({
+    load: 0,
+    members: [],
+  }));
+  for (const i of segments.map((_, i) => i).sort((a, b) => cost[b]! - cost[a]!)) {
+    const lightest = groups.reduce((a, b) => (b.load < a.load ? b : a));
+    lightest.members.push(i);
+    lightest.load += cost[i]!;
+  }
+  return groups.filter((g) => g.members.length > 0).map((g) => g.members.sort((a, b) => a - b));
 }
 
 /** Pool failures as StrataErrors (the pool's codes are Strata's; anything else is a worker failure). */

@@ -44,6 +44,19 @@ export const ERRORS = {
     kind: 'unavailable',
     message: 'Collection `%s` is switching to a restored snapshot; retry shortly',
   },
+  // HQI partitioning
+  STRATA_ERR_PARTITIONING_BUSY: {
+    kind: 'conflict',
+    message: 'Collection `%s` is being re-partitioned; wait until GET /collections/%s/partitioning shows it ended',
+  },
+  STRATA_ERR_PARTITIONING_NO_WORKLOAD: {
+    kind: 'bad_input',
+    message: 'No filtered search to learn a partition tree from: %s',
+  },
+  STRATA_ERR_PARTITIONING_NO_COLUMNS: {
+    kind: 'bad_input',
+    message: 'Collection `%s` has no integer, float, keyword or uuid payload index to partition on',
+  },
   // snapshots
   STRATA_ERR_SNAPSHOT_NOT_FOUND: { kind: 'not_found', message: 'Snapshot %s not found' },
   STRATA_ERR_SNAPSHOT_INVALID: { kind: 'bad_input', message: 'Snapshot archive is not valid: %s' },

@@ -92,4 +92,14 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE query_log_v4 RENAME TO query_log;
    CREATE INDEX query_log_by_collection ON query_log (collection_id, id);
    CREATE INDEX query_log_vectors ON query_log (collection_id, id) WHERE vector IS NOT NULL;`,
+  // HQI partition trees (storage/partitioning.ts): the live tree per collection, and the leaf each sealed segment
+  // holds under it (NULL: not partitioned, or built under an older tree; such segments are visited by every query).
+  `CREATE TABLE partition_trees (
+     collection_id INTEGER PRIMARY KEY REFERENCES collections(id) ON DELETE CASCADE,
+     version INTEGER NOT NULL,
+     tree TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   ALTER TABLE segments ADD COLUMN tree_version INTEGER;
+   ALTER TABLE segments ADD COLUMN leaf INTEGER;`,
 ];

@@ -1,5 +1,9 @@
+import type { TreeRequest } from '../index-engine/hqi/assign.js';
+import type { TreeJson } from '../index-engine/hqi/tree-codec.js';
+import type { PartitionResult } from '../workers/protocol.js';
 import type { Catalog } from './catalog.js';
-import type { Collection } from './collection.js';
+import type { Collection, SegmentIndex } from './collection.js';
+import { type PartitionStatus, rewriteByLeaf, treeColumnsOf, treeRequest } from './partitioning.js';
 import { encodePointId } from './point-id.js';
 import type { Segment } from './segment.js';
 import { encodeIds, encodePayloads, encodeVectors, SEGMENT_FILES, SEGMENT_FORMAT_VERSION } from './segment-format.js';
@@ -15,13 +19,19 @@ export interface OptimizerDeps {
   readonly threads?: number;
   /** Whether the collection is over its backlog limit (its upserts are being refused). */
   readonly behind?: (collection: Collection) => boolean;
+  /** HQI: builds a tree and assigns rows (`build`), or assigns rows to `tree`, on the pool. */
+  readonly partitionRows?: (
+    segments: readonly Segment[],
+    build: TreeRequest | null,
+    tree: TreeJson | null,
+    signal: AbortSignal,
+  ) => Promise<PartitionResult>;
+  /** HQI: the collection's partition job state (a re-partitioning waits in its `request`). */
+  readonly partitionStatus?: (collection: Collection) => PartitionStatus;
 }
 
 /** A segment's encoded index: the HNSW graph, and the SQ8 bundle when the collection quantizes. */
-export interface BuiltIndex {
-  readonly graph: Uint8Array;
-  readonly sq8: Uint8Array | null;
-}
+export type BuiltIndex = SegmentIndex;
 
 /**
  * One unit of background work on a collection. A `merge` copies its sources' live rows into a new segment:
@@ -31,7 +41,12 @@ export interface BuiltIndex {
  */
 type Job =
   | { readonly kind: 'seal'; readonly segment: Segment }
-  | { readonly kind: 'merge'; readonly sources: readonly Segment[]; readonly reason: 'merge' | 'vacuum' | 'seal' };
+  | { readonly kind: 'merge'; readonly sources: readonly Segment[]; readonly reason: 'merge' | 'vacuum' | 'seal' }
+  /**
+   * HQI: `repartition` builds a new tree and rewrites every sealed and frozen segment by leaf; `place` rewrites
+   * segments not placed under the live tree (a frozen growing segment, or one sealed under an older tree).
+   */
+  | { readonly kind: 'partition'; readonly sources: readonly Segment[]; readonly reason: 'repartition' | 'place' };
 
 /**
  * The background optimizer, never blocking reads or writes:
@@ -59,7 +74,7 @@ export class Optimizer {
   /** The last failure per collection, cleared by the next success (Qdrant's optimizer_status error). */
   private readonly failures = new WeakMap<Collection, string>();
   /** Jobs finished since start, by kind (telemetry and tests). */
-  readonly finished = { seal: 0, merge: 0, vacuum: 0, failed: 0 };
+  readonly finished = { seal: 0, merge: 0, vacuum: 0, repartition: 0, place: 0, failed: 0 };
 
   constructor(deps: OptimizerDeps) {
     this.deps = deps;
@@ -108,7 +123,10 @@ export class Optimizer {
   private takeJob(): { collection: Collection; job: Job } | null {
     for (const collection of this.queue) {
       this.queue.delete(collection);
-      const job = collection.dropped ? null : nextJob(collection);
+      const requested = this.deps.partitionStatus?.(collection).request ?? null;
+      // a re-partitioning takes every segment: it waits until the collection's running jobs are done
+      if (requested !== null && this.active.has(collection)) continue;
+      const job = collection.dropped ? null : requested !== null ? repartitionJob(collection) : nextJob(collection);
       if (job !== null) {
         this.queue.add(collection); // to the back of the line
         return { collection, job };
@@ -166,6 +184,7 @@ export class Optimizer {
   }
 
   private async run(collection: Collection, job: Job): Promise<boolean> {
+    if (job.kind === 'partition') return this.runPartition(collection, job);
     const { catalog, dataDir, log } = this.deps;
     const started = Date.now();
     const sources = job.kind === 'seal' ? [job.segment] : job.sources;
@@ -185,9 +204,13 @@ export class Optimizer {
         });
       } else {
         const replaced = job.sources.flatMap((s) => (s.sealedId === null ? [] : [s.sealedId]));
+        // a merge or vacuum of one leaf's segments (nextJob never mixes leaves) keeps the leaf
+        const placement = { treeVersion: job.sources[0]!.treeVersion, leaf: job.sources[0]!.leaf };
         await collection.commitMerged(copy!, segmentId, index, (absorbed, dead) => {
-          catalog.sealSegment(segmentId, collection.id, absorbed.map(encodePointId), dead, replaced);
+          catalog.sealSegment(segmentId, collection.id, absorbed.map(encodePointId), dead, replaced, placement);
         });
+        copy!.segment.treeVersion = placement.treeVersion;
+        copy!.segment.leaf = placement.leaf;
         for (const id of replaced) await removeDir(segmentDir(dataDir, collection.name, id));
       }
       const kind = job.kind === 'seal' ? 'seal' : job.reason;
@@ -233,12 +256,107 @@ export class Optimizer {
     }
   }
 
+  /**
+   * A partition job (repartition or place): rows assigned to leaves on the pool, each leaf's rows copied into
+   * new segments, built and written, then one commit (partitioning.ts rewriteByLeaf). On failure or shutdown the
+   * segments built so far are dropped with their files and the old layout and tree stay.
+   */
+  private async runPartition(collection: Collection, job: Extract<Job, { kind: 'partition' }>): Promise<boolean> {
+    const { catalog, dataDir, log } = this.deps;
+    const partitionRows = this.deps.partitionRows;
+    const status = this.deps.partitionStatus?.(collection);
+    if (partitionRows === undefined || status === undefined) return false;
+    const started = Date.now();
+    const request = job.reason === 'repartition' ? status.request : null;
+    for (const s of job.sources) s.optimizing = true;
+    const built: number[] = [];
+    try {
+      const columns = request === null ? null : treeColumnsOf(collection);
+      const assignment = await partitionRows(
+        job.sources,
+        request === null ? null : treeRequest(columns!, request),
+        request === null ? collection.partition!.json : null,
+        this.abort.signal,
+      );
+      if (request !== null) status.progress = 0.1;
+      const newTree =
+        request === null
+          ? null
+          : {
+              version: (collection.partition?.version ?? 0) + 1,
+              json: { ...assignment.tree, templates: request.templates },
+              builtAt: new Date().toISOString(),
+            };
+      await rewriteByLeaf(
+        collection,
+        job.sources,
+        assignment,
+        newTree,
+        request?.flatLeafRows ?? collection.partitionFlatRows,
+        {
+          catalog,
+          buildIndex: (segment) => this.deps.buildIndex(segment, collection, this.abort.signal),
+          writeFiles: (segment, segmentId, index, leaf) =>
+            this.writeFiles(collection, segment, segmentId, segmentDir(dataDir, collection.name, segmentId), index, {
+              treeVersion: newTree?.version ?? collection.partition!.version,
+              leaf,
+            }),
+          onProgress: (f) => {
+            if (request !== null) status.progress = 0.1 + 0.9 * f;
+          },
+        },
+        built,
+      );
+      if (request !== null) collection.partitionFlatRows = request.flatLeafRows;
+      for (const s of job.sources) {
+        if (s.sealedId !== null) await removeDir(segmentDir(dataDir, collection.name, s.sealedId));
+      }
+      this.finished[job.reason]++;
+      this.failures.delete(collection);
+      if (request !== null) status.finish(null);
+      log(
+        'info',
+        {
+          collection: collection.name,
+          tree_version: collection.partition?.version,
+          from: job.sources.map((s) => s.sealedId ?? 'growing'),
+          segments: built,
+          ms: Date.now() - started,
+        },
+        job.reason === 'repartition' ? 'collection re-partitioned' : 'segments placed under the partition tree',
+      );
+      return true;
+    } catch (err) {
+      for (const id of built) {
+        catalog.dropSegment(id);
+        await removeDir(segmentDir(dataDir, collection.name, id)).catch(() => undefined);
+      }
+      const message = (err as Error).message;
+      if (request !== null) status.finish(`re-partitioning failed: ${message}`);
+      if (!this.abort.signal.aborted) {
+        this.finished.failed++;
+        this.failures.set(collection, `${job.reason} failed: ${message}`);
+      }
+      if (!collection.dropped) {
+        log(
+          'error',
+          { err, collection: collection.name, job: job.reason },
+          'partition job failed; the old layout and tree stay',
+        );
+      }
+      return false;
+    } finally {
+      for (const s of job.sources) s.optimizing = false;
+    }
+  }
+
   private async writeFiles(
     collection: Collection,
     segment: Segment,
     segmentId: number,
     dir: string,
     index: BuiltIndex,
+    placement: { treeVersion: number | null; leaf: number | null } | null = null,
   ) {
     const data = segment.sealingData();
     const { m, ef_construct } = collection.config.hnsw_config;
@@ -248,7 +366,7 @@ export class Optimizer {
         [SEGMENT_FILES.vectors]: encodeVectors(data.vectors, segment.dim, segment.count),
         [SEGMENT_FILES.ids]: encodeIds(data.ids),
         [SEGMENT_FILES.payloads]: encodePayloads(data.payloadOffsets, data.payloadBytes, segment.count),
-        [SEGMENT_FILES.graph]: index.graph,
+        ...(index.graph ? { [SEGMENT_FILES.graph]: index.graph } : {}),
         ...(index.sq8 ? { [SEGMENT_FILES.quantized]: index.sq8 } : {}),
       },
       {
@@ -259,7 +377,8 @@ export class Optimizer {
         count: segment.count,
         distance: collection.distance,
         createdAt: new Date().toISOString(),
-        hnsw: { m, efConstruct: ef_construct },
+        hnsw: index.graph ? { m, efConstruct: ef_construct } : null,
+        ...(placement ? { partition: placement } : {}),
       },
     );
   }
@@ -272,6 +391,24 @@ export class Optimizer {
  */
 function nextJob(collection: Collection): Job | null {
   const free = collection.segments.filter((s) => !s.optimizing);
+  const partition = collection.partition;
+  if (partition !== null) {
+    // rows sealed under the live tree go to their leaves: a frozen growing segment, then any sealed segment
+    // built under an older tree (or none), gathered up to the maximum segment size
+    const frozen = free.find((s) => s.sealedId === null && s.frozen);
+    if (frozen !== undefined) return { kind: 'partition', sources: [frozen], reason: 'place' };
+    const stale = free.filter((s) => s.sealedId !== null && s.treeVersion !== partition.version);
+    if (stale.length > 0) {
+      const sources: Segment[] = [];
+      let rows = 0;
+      for (const s of stale.sort((a, b) => a.liveCount - b.liveCount)) {
+        if (sources.length > 0 && rows + s.liveCount > collection.maxSegmentRows) break;
+        sources.push(s);
+        rows += s.liveCount;
+      }
+      return { kind: 'partition', sources, reason: 'place' };
+    }
+  }
   const { deleted_threshold, vacuum_min_vector_number } = collection.config.optimizer_config;
   const dirty = (s: Segment) => {
     const deleted = s.count - s.liveCount;
@@ -292,17 +429,38 @@ function nextJob(collection: Collection): Job | null {
       reason: best.sealedId === null ? 'seal' : 'vacuum',
     };
   }
-  // Merge the smallest sealed segments while two of them fit together under half the maximum size.
-  const small = sealed.filter((s) => s.liveCount <= maxSize / 2).sort((a, b) => a.liveCount - b.liveCount);
-  if (small.length < 2) return null;
-  const sources: Segment[] = [];
-  let rows = 0;
-  for (const s of small) {
-    if (rows + s.liveCount > maxSize) break;
-    sources.push(s);
-    rows += s.liveCount;
+  // Merge the smallest sealed segments of one leaf while two of them fit together under half the maximum size.
+  for (const group of byPlacement(sealed)) {
+    const small = group.filter((s) => s.liveCount <= maxSize / 2).sort((a, b) => a.liveCount - b.liveCount);
+    if (small.length < 2) continue;
+    const sources: Segment[] = [];
+    let rows = 0;
+    for (const s of small) {
+      if (rows + s.liveCount > maxSize) break;
+      sources.push(s);
+      rows += s.liveCount;
+    }
+    if (sources.length >= 2) return { kind: 'merge', sources, reason: 'merge' };
   }
-  return sources.length >= 2 ? { kind: 'merge', sources, reason: 'merge' } : null;
+  return null;
+}
+
+/** Sealed segments grouped by partition placement (tree version and leaf): merges never mix leaves. */
+function byPlacement(sealed: readonly Segment[]): Segment[][] {
+  const groups = new Map<string, Segment[]>();
+  for (const s of sealed) {
+    const key = `${s.treeVersion}:${s.leaf}`;
+    const group = groups.get(key) ?? [];
+    group.push(s);
+    groups.set(key, group);
+  }
+  return [...groups.values()];
+}
+
+/** A re-partitioning: every sealed and frozen segment no other job holds (the caller waited for those). */
+function repartitionJob(collection: Collection): Job {
+  const sources = collection.segments.filter((s) => !s.optimizing && (s.sealedId !== null || s.frozen));
+  return { kind: 'partition', sources, reason: 'repartition' };
 }
 
 /**
@@ -315,7 +473,7 @@ function smallPeers(primary: Segment, sealed: readonly Segment[], maxSize: numbe
   const peers: Segment[] = [];
   let rows = primary.liveCount;
   for (const s of [...sealed].sort((a, b) => a.liveCount - b.liveCount)) {
-    if (s === primary) continue;
+    if (s === primary || s.treeVersion !== primary.treeVersion || s.leaf !== primary.leaf) continue;
     if (s.liveCount > Math.max(rows, 1) || rows + s.liveCount > maxSize) break;
     peers.push(s);
     rows += s.liveCount;

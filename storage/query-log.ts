@@ -75,6 +75,10 @@ export class QueryLog {
            FROM query_log WHERE collection_id = ? GROUP BY template ORDER BY count DESC, template`,
       ),
       countAll: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM query_log WHERE collection_id = ?'),
+      filters: db.prepare<[number, number], { filter: string; count: number }>(
+        `SELECT filter, COUNT(*) AS count FROM query_log WHERE collection_id = ? AND filter IS NOT NULL
+           GROUP BY filter ORDER BY MAX(id) DESC LIMIT ?`,
+      ),
     };
   }
 
@@ -151,6 +155,12 @@ export class QueryLog {
       const b = r.vector;
       return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
     });
+  }
+
+  /** HQI's workload: the distinct logged filters (JSON) with how often each was sent, most recent first. */
+  filters(collectionId: number, limit: number): { filter: string; count: number }[] {
+    this.flush();
+    return this.stmts.filters.all(collectionId, limit);
   }
 
   /** The logged workload of a collection grouped by filter template, most frequent first. */

@@ -1,6 +1,7 @@
+import { routeFilter } from '../index-engine/hqi/tree.js';
 import { METRICS } from '../index-engine/index.js';
 import type { PlanBranch } from '../index-engine/segment-search.js';
-import type { QueryHits, SearchQuery } from '../workers/protocol.js';
+import { type QueryHits, ROUTE, type SearchQuery } from '../workers/protocol.js';
 import type { Collection, RowRef } from './collection.js';
 import { StrataError } from './errors.js';
 import { applyRescore, planRescore } from './hubness/rescore-step.js';
@@ -14,7 +15,12 @@ export interface PlanReport {
   /** The sealed segment's id, or `growing-<n>` for a segment still taking writes. */
   readonly segment: number | string;
   readonly rows: number;
-  readonly branch: PlanBranch;
+  /** `pruned`: the partition tree ruled the segment out for this query's filter (HQI routing), nothing ran. */
+  readonly branch: PlanBranch | 'pruned';
+  /** The partition-tree leaf the segment holds, or null (not partitioned, or the overflow part). */
+  readonly leaf: number | null;
+  /** Whether the filter was tested per row: false without a filter or in a leaf that implies it (complete). */
+  readonly filtered: boolean;
   /** The planner's estimate {min, exp, max} of the rows the filter matches. */
   readonly estimated_matches: { readonly min: number; readonly exp: number; readonly max: number };
   /** Rows that really matched, when the search counted them (null for graph searches). */
@@ -38,6 +44,7 @@ export type SearchRunner = (
   segments: readonly Segment[],
   queries: readonly SearchQuery[],
   collection: Collection,
+  routes: SegmentRoutes | null,
 ) => Promise<QueryHits[][]>;
 // result[q] = the hit lists of query q, one per task that searched a part of the segments
 
@@ -75,9 +82,10 @@ export async function searchCollection(
       },
     };
   });
-  const segments = collection.searchableSegments();
-  if (segments.length === 0) return inputs.map(() => ({ points: [], plans: [] }));
-  const perQuery = await run(segments, queries, collection);
+  const visible = collection.searchableSegments();
+  const { segments, routes, pruned } = routeQueries(collection.partition, visible, queries);
+  if (segments.length === 0) return inputs.map((_, qi) => ({ points: [], plans: prunedPlans(pruned, qi) }));
+  const perQuery = await run(segments, queries, collection, routes);
   const metric = METRICS[collection.distance];
   const byUid = new Map(segments.map((s) => [s.uid, s]));
   return inputs.map((input, qi) => {
@@ -105,13 +113,17 @@ export async function searchCollection(
         : { id, version: 0, score, payload, vector };
     });
     const plans: PlanReport[] = [];
+    const position = new Map(segments.map((s, i) => [s.uid, i]));
     for (const h of perQuery[qi]!) {
       for (const p of h.plans) {
         const segment = byUid.get(p.uid)!;
+        const route = routes?.[position.get(p.uid)!]?.[qi] ?? ROUTE.filtered;
         plans.push({
           segment: segment.sealedId ?? `growing-${p.uid}`,
           rows: segment.count,
           branch: p.branch,
+          leaf: segment.leaf,
+          filtered: queries[qi]!.filter !== null && route === ROUTE.filtered,
           estimated_matches: p.estimated,
           matches: p.matches,
           distance_evaluations: p.distanceEvaluations,
@@ -119,8 +131,73 @@ export async function searchCollection(
         });
       }
     }
+    plans.push(...prunedPlans(pruned, qi));
     return { points, plans };
   });
+}
+
+/** Per searched segment (aligned with the segments), per query: a ROUTE (null: every query, filter applied). */
+export type SegmentRoutes = readonly (Uint8Array | null)[];
+
+/**
+ * HQI routing (ALGORITHMS.md §1(a) step 4): each filtered query is routed through the live partition tree;
+ * segments placed under it are skipped when the filter cannot match their leaf and searched without the filter
+ * when the leaf implies it. Segments not placed under the live tree (the growing one, the overflow part, older
+ * layouts) are searched with the filter. Segments no query visits are left out of the search.
+ */
+function routeQueries(
+  layout: Collection['partition'],
+  visible: readonly Segment[],
+  queries: readonly SearchQuery[],
+): { segments: Segment[]; routes: SegmentRoutes | null; pruned: { segment: Segment; queries: Uint8Array }[] } {
+  const placed = (s: Segment) => layout !== null && s.treeVersion === layout.version && s.leaf !== null;
+  if (layout === null || !queries.some((q) => q.filter !== null) || !visible.some(placed)) {
+    return { segments: [...visible], routes: null, pruned: [] };
+  }
+  const byQuery = queries.map((q) =>
+    q.filter === null ? null : new Map(routeFilter(layout.tree, q.filter).map((l) => [l.leaf, l.complete])),
+  );
+  const segments: Segment[] = [];
+  const routes: (Uint8Array | null)[] = [];
+  const pruned: { segment: Segment; queries: Uint8Array }[] = [];
+  for (const segment of visible) {
+    if (!placed(segment)) {
+      segments.push(segment);
+      routes.push(null);
+      continue;
+    }
+    const route = new Uint8Array(queries.length);
+    let visited = false;
+    byQuery.forEach((leaves, qi) => {
+      const complete = leaves === null ? true : leaves.get(segment.leaf!);
+      route[qi] = complete === undefined ? ROUTE.skip : complete ? ROUTE.complete : ROUTE.filtered;
+      if (complete !== undefined) visited = true;
+    });
+    if (route.includes(ROUTE.skip)) pruned.push({ segment, queries: route });
+    if (!visited) continue;
+    segments.push(segment);
+    routes.push(route);
+  }
+  return { segments, routes, pruned };
+}
+
+function prunedPlans(pruned: readonly { segment: Segment; queries: Uint8Array }[], qi: number): PlanReport[] {
+  const out: PlanReport[] = [];
+  for (const { segment, queries } of pruned) {
+    if (queries[qi] !== ROUTE.skip) continue;
+    out.push({
+      segment: segment.sealedId ?? `growing-${segment.uid}`,
+      rows: segment.count,
+      branch: 'pruned',
+      leaf: segment.leaf,
+      filtered: false,
+      estimated_matches: { min: 0, exp: 0, max: 0 },
+      matches: 0,
+      distance_evaluations: 0,
+      quantized: false,
+    });
+  }
+  return out;
 }
 
 function ranked3(ref: RowRef, score: number, raw: number): { ref: RowRef; score: number; raw: number } {

@@ -65,6 +65,13 @@ export class Segment {
   sealedId: number | null = null;
   /** An optimizer job (seal, merge, vacuum) is reading this segment. */
   optimizing = false;
+  /**
+   * HQI: the partition tree version and leaf this sealed segment holds (every row satisfies the leaf's
+   * description), or null. Queries skip it when their filter cannot match the leaf, and drop their filter when
+   * the leaf implies it; a segment of an older tree, or of none, is visited by every query.
+   */
+  treeVersion: number | null = null;
+  leaf: number | null = null;
 
   constructor(dim: number, maxRows: number, exactPayloadBytes?: number) {
     this.dim = dim;

@@ -27,7 +27,21 @@ export interface CollectionConfig {
   readonly quantization_config: Readonly<Record<string, unknown>> | null;
   /** DBNorm hubness-aware rescoring (absent: method none with the default βs). */
   readonly hubness?: HubnessConfig;
+  /** HQI: the settings of the last re-partitioning, and whether a drifting workload re-partitions by itself. */
+  readonly partitioning?: PartitioningConfig;
 }
+
+/** HQI settings kept in the collection config (POST /collections/{name}/partitioning sets them). */
+export type PartitioningConfig = {
+  readonly min_leaf_points: number | null;
+  readonly max_leaves: number;
+  readonly flat_leaf_points: number;
+  /**
+   * Re-partition from the query log once `min_searches` filtered searches since the tree went live include more
+   * than `drift_threshold` of searches whose predicate template the tree was not built for; null = never.
+   */
+  readonly auto_repartition: { readonly drift_threshold: number; readonly min_searches: number } | null;
+};
 
 export interface CreateCollectionInput {
   readonly vectors: { readonly size: number; readonly distance: Distance };

@@ -4,6 +4,8 @@
  * Error's class and `code` when it crosses threads, so workers return `{ok:false, error:{code, message}}`.
  */
 
+import type { TreeRequest } from '../index-engine/hqi/assign.js';
+import type { TreeJson } from '../index-engine/hqi/tree-codec.js';
 import type { HubnessStats, NormalizerOutput } from '../index-engine/hubness/index.js';
 import type { Condition, Distance, SegmentHandle } from '../index-engine/index.js';
 import type { CardinalityEstimate, PlanBranch } from '../index-engine/segment-search.js';
@@ -25,11 +27,32 @@ export interface SearchQuery {
   readonly quantization: { readonly ignore: boolean; readonly rescore: boolean; readonly oversampling: number };
 }
 
+/**
+ * Per segment, which of a task's queries visit it and with what filter (SearchTask.routes). The coordinator's
+ * routing (HQI partition tree) knows per segment and query whether the segment can hold matches at all (else the
+ * query skips it) and whether every row of it matches (then the filter is dropped there: no per-row test, and
+ * the unfiltered plan, graph or scan, applies).
+ */
+export const ROUTE = {
+  /** The segment holds no match: the query does not visit it. */
+  skip: 0,
+  /** The query searches the segment with its filter. */
+  filtered: 1,
+  /** Every row of the segment matches the filter: the query searches it without. */
+  complete: 2,
+} as const;
+
 export interface SearchTask {
   readonly kind: 'search';
   readonly distance: Distance;
   readonly segments: readonly SegmentHandle[];
   readonly queries: readonly SearchQuery[];
+  /**
+   * Routing (HQI), aligned with `segments`: per segment, one byte per query (segment-visits.ts ROUTE): 0 = the query
+   * skips the segment, 1 = searches it with its filter, 2 = searches it without (every row matches). A null entry,
+   * or no `routes`, sends every query to the segment with its filter.
+   */
+  readonly routes?: readonly (Uint8Array | null)[];
 }
 
 /** Rows passing a filter (delete/scroll/count by filter), or only how many when `countOnly`. */
@@ -86,7 +109,31 @@ export interface HubnessStatsTask {
   readonly points: number;
 }
 
-export type Task = SearchTask | ScanTask | BuildGraphTask | CrashTask | NormalizersTask | HubnessStatsTask;
+/**
+ * HQI: builds a partition tree from a workload over the segments' live rows (`build`), or takes `tree` as it is,
+ * and assigns every row of every segment to a leaf (assign.ts marks: OVERFLOW_LEAF, DEAD_ROW).
+ */
+export interface PartitionTask {
+  readonly kind: 'partition';
+  readonly segments: readonly SegmentHandle[];
+  readonly build: TreeRequest | null;
+  readonly tree: TreeJson | null;
+}
+
+export interface PartitionResult {
+  readonly tree: TreeJson;
+  /** One mark per row, per segment in task order. */
+  readonly leaves: Int32Array[];
+}
+
+export type Task =
+  | SearchTask
+  | ScanTask
+  | BuildGraphTask
+  | CrashTask
+  | NormalizersTask
+  | HubnessStatsTask
+  | PartitionTask;
 
 /** How one segment was searched for one query (counted in storage, returned by `explain`). */
 export interface SegmentPlanReport {
@@ -132,7 +179,9 @@ export type TaskResult<T extends Task> = T extends SearchTask
         ? NormalizerOutput
         : T extends HubnessStatsTask
           ? HubnessStats
-          : never;
+          : T extends PartitionTask
+            ? PartitionResult
+            : never;
 
 /** Error codes a worker or the pool may report; storage maps them onto its error table. */
 export const WORKER_ERROR_CODES = {

@@ -4,6 +4,7 @@
  */
 
 import { threadId } from 'node:worker_threads';
+import { type BatchSegmentQuery, searchSegmentBatch } from '../index-engine/batch-search.js';
 import { buildHnsw } from '../index-engine/hnsw/build.js';
 import { encodeHnsw } from '../index-engine/hnsw/format.js';
 import type { HnswGraph } from '../index-engine/hnsw/graph.js';
@@ -17,17 +18,18 @@ import {
   type SegmentHandle,
   type SegmentView,
 } from '../index-engine/index.js';
-import { bindQuery } from '../index-engine/kernels/kernel-set.js';
+import { kernelBatchDeps } from '../index-engine/kernels/kernel-batch-deps.js';
 import { vectorsView } from '../index-engine/kernels/memory-layout.js';
-import { KernelScorer, rowScorerFactory } from '../index-engine/kernels/row-scorer.js';
+import { rowScorerFactory } from '../index-engine/kernels/row-scorer.js';
 import type { Distance, Metric } from '../index-engine/metric.js';
 import { encodeSq8Bundle } from '../index-engine/quantization/sq8-bundle.js';
 import { encodeSq8 } from '../index-engine/quantization/sq8-encode.js';
 import { createSq8Scorer, oversampledK, rescoreExact } from '../index-engine/quantization/sq8-scorer.js';
 import { trainSq8 } from '../index-engine/quantization/sq8-train.js';
-import type { SegmentPlan } from '../index-engine/segment-search.js';
+import type { SegmentHits } from '../index-engine/segment-search.js';
 import { searchSegment } from '../index-engine/segment-search.js';
 import { columnOrderOf, graphOf, memoryOf, sq8Of } from './graph-cache.js';
+import { partition } from './partition-task.js';
 import { payloadReader } from './payload-cache.js';
 import type {
   BuildGraphTask,
@@ -43,6 +45,7 @@ import type {
 } from './protocol.js';
 import { WORKER_ERROR_CODES } from './protocol.js';
 import { SegmentCache } from './segment-cache.js';
+import { type SegmentVisit, segmentVisits } from './segment-visits.js';
 
 /**
  * The typed views of a segment, kept per uid while its row count stays the same (buffers never move). Like the
@@ -88,34 +91,61 @@ interface SegmentResult {
   readonly raws: Float64Array;
 }
 
-function searchOne(
-  handle: SegmentHandle,
+type Hits = SegmentHits & { readonly quantized: boolean };
+
+/** Search over the int8 codes, then (rescore) re-rank the oversampled candidates with the float vectors. */
+function searchQuantized(
   segment: SegmentView,
   graph: HnswGraph | null,
   q: SearchQuery,
+  sq8: NonNullable<ReturnType<typeof sq8Of>>,
   distance: Distance,
   metric: Metric,
-): { offsets: Uint32Array; raws: Float64Array; plan: SegmentPlan; quantized: boolean } {
+): Hits {
   if (segment.dim !== q.vector.length) {
-    throw new RangeError(`query has ${q.vector.length} dimensions, segment ${handle.uid} has ${segment.dim}`);
+    throw new RangeError(`query has ${q.vector.length} dimensions, segment ${segment.uid} has ${segment.dim}`);
   }
-  const sq8 = q.quantization.ignore || q.exact ? null : sq8Of(handle);
-  if (sq8 === null) {
-    // The SIMD kernels over the segment's shared memory (JS kernels when no scratch slot is free).
-    const kernels = bindQuery(memoryOf(handle), segment.dim, distance, q.vector, { owner: threadId + 1 });
-    try {
-      return { ...searchSegment(segment, graph, q, new KernelScorer(kernels, distance), metric), quantized: false };
-    } finally {
-      kernels.release();
-    }
-  }
-  // Search over the int8 codes, then (rescore) re-rank the oversampled candidates with the float vectors.
   const scorer = createSq8Scorer(sq8.params, sq8.encoded, q.vector, distance);
   const k = q.quantization.rescore ? oversampledK(q.k, q.quantization.oversampling) : q.k;
   const approx = searchSegment(segment, graph, { ...q, k }, scorer, metric);
   if (!q.quantization.rescore) return { ...approx, quantized: true };
   const exact = rescoreExact(approx.offsets, segment.vectors, segment.dim, q.vector, distance, q.k);
   return { offsets: exact.offsets, raws: exact.scores, plan: approx.plan, quantized: true };
+}
+
+/**
+ * One segment's visits (in order): the queries that search its int8 codes one by one, every other query through
+ * searchSegmentBatch (shared filter work, blocks of queries per row read) on the SIMD kernels over the segment's
+ * shared memory (JS kernels when no scratch slot is free).
+ */
+function searchVisits(
+  handle: SegmentHandle,
+  segment: SegmentView,
+  graph: HnswGraph | null,
+  task: SearchTask,
+  visits: readonly SegmentVisit[],
+  metric: Metric,
+): Hits[] {
+  const hits = new Array<Hits>(visits.length);
+  const batch: BatchSegmentQuery[] = [];
+  const batched: number[] = [];
+  visits.forEach((visit, j) => {
+    const q = { ...task.queries[visit.query]!, filter: visit.filter };
+    const sq8 = q.quantization.ignore || q.exact ? null : sq8Of(handle);
+    if (sq8 !== null) {
+      hits[j] = searchQuantized(segment, graph, q, sq8, task.distance, metric);
+    } else {
+      batch.push(q);
+      batched.push(j);
+    }
+  });
+  if (batch.length > 0) {
+    const deps = kernelBatchDeps(memoryOf(handle), segment.dim, task.distance, { owner: threadId + 1 });
+    searchSegmentBatch(segment, graph, batch, deps, metric).forEach((h, i) => {
+      hits[batched[i]!] = { ...h, quantized: false };
+    });
+  }
+  return hits;
 }
 
 /**
@@ -162,32 +192,40 @@ function mergeHits(
 
 function search(task: SearchTask): QueryHits[] {
   const metric = METRICS[task.distance];
-  const segments = task.segments.map((handle) => ({ handle, view: view(handle), graph: graphOf(handle) }));
-  return task.queries.map((q) => {
-    const parts: SegmentResult[] = [];
-    const plans: SegmentPlanReport[] = [];
-    for (const { handle, view: segment, graph } of segments) {
-      const hits = searchOne(handle, segment, graph, q, task.distance, metric);
-      parts.push({ uid: handle.uid, offsets: hits.offsets, raws: hits.raws });
-      plans.push({ uid: handle.uid, ...hits.plan, quantized: hits.quantized });
-    }
-    const best = mergeHits(parts, q.k, metric.higherIsBetter);
+  const { routes } = task;
+  if (routes !== undefined && routes.length !== task.segments.length) {
+    throw new RangeError(`${routes.length} segment routes for ${task.segments.length} segments`);
+  }
+  const parts: SegmentResult[][] = task.queries.map(() => []);
+  const plans: SegmentPlanReport[][] = task.queries.map(() => []);
+  task.segments.forEach((handle, s) => {
+    const visits = segmentVisits(task.queries, routes?.[s]);
+    if (visits.length === 0) return;
+    const hits = searchVisits(handle, view(handle), graphOf(handle), task, visits, metric);
+    visits.forEach(({ query }, j) => {
+      const h = hits[j]!;
+      parts[query]!.push({ uid: handle.uid, offsets: h.offsets, raws: h.raws });
+      plans[query]!.push({ uid: handle.uid, ...h.plan, quantized: h.quantized });
+    });
+  });
+  return task.queries.map((q, i) => {
+    const best = mergeHits(parts[i]!, q.k, metric.higherIsBetter);
     const n = best.offsets.length;
     const scores = new Float64Array(n);
     let passing = 0;
     const threshold = q.scoreThreshold;
-    for (let i = 0; i < n; i++) {
-      const score = metric.finalize(best.raws[i]!);
+    for (let r = 0; r < n; r++) {
+      const score = metric.finalize(best.raws[r]!);
       // results are best first: the first one below the threshold ends the list
       if (threshold !== null && (metric.higherIsBetter ? score < threshold : score > threshold)) break;
-      scores[i] = score;
+      scores[r] = score;
       passing++;
     }
     return {
       uids: best.uids.slice(0, passing),
       offsets: best.offsets.slice(0, passing),
       scores: scores.slice(0, passing),
-      plans,
+      plans: plans[i]!,
     };
   });
 }
@@ -260,6 +298,8 @@ export default function runTask(task: Task): Envelope<unknown> {
         };
       case 'hubness_stats':
         return { ok: true, value: hubnessStats(task.lists, task.k, task.points) };
+      case 'partition':
+        return { ok: true, value: partition(task) };
       case 'test_crash':
         if (process.env.STRATA_ENABLE_TEST_TASKS !== '1') throw new Error('test tasks are disabled');
         process.exit(70);

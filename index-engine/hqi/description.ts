@@ -202,25 +202,72 @@ function numbersOf(values: readonly unknown[]): number[] {
   return values.filter((v): v is number => typeof v === 'number');
 }
 
+/**
+ * What an atom tests, worked out once per condition object: its column path and truth sets. Routing and the
+ * tree build evaluate the same workload atoms against many descriptions (every cut of every node), and
+ * rebuilding the sets each time was most of the build's cost.
+ */
+interface AtomSets {
+  readonly path: string;
+  readonly numbers: NumberSet | null;
+  readonly strings: StringSet | null;
+  readonly tags: readonly string[];
+}
+const atomSets = new WeakMap<Condition, AtomSets>();
+
+function setsOf(condition: Condition & { path: readonly string[] }): AtomSets {
+  let sets = atomSets.get(condition);
+  if (sets !== undefined) return sets;
+  const path = condition.path.join('.');
+  switch (condition.kind) {
+    case 'match': {
+      const strings = stringsOf(condition.values);
+      sets = {
+        path,
+        numbers: points(numbersOf(condition.values)),
+        strings: { finite: true, values: new Set(strings) },
+        tags: strings,
+      };
+      break;
+    }
+    case 'except':
+      sets = {
+        path,
+        numbers: complement(points(numbersOf(condition.values))),
+        strings: { finite: false, values: new Set(stringsOf(condition.values)) },
+        tags: [],
+      };
+      break;
+    case 'range':
+      sets = { path, numbers: condition.datetime ? null : boundsSet(condition.bounds), strings: null, tags: [] };
+      break;
+    default:
+      sets = { path, numbers: null, strings: null, tags: [] };
+  }
+  atomSets.set(condition, sets);
+  return sets;
+}
+
 function atomTruth(condition: Condition, description: Description): Truth {
   if (!('path' in condition)) return MAYBE;
-  const c = description.get(condition.path.join('.'));
+  const kind = condition.kind;
+  if (kind !== 'match' && kind !== 'except' && kind !== 'range') return MAYBE;
+  const sets = setsOf(condition);
+  const c = description.get(sets.path);
   if (c === undefined) return MAYBE;
-  switch (condition.kind) {
+  switch (kind) {
     case 'match':
-      if (c.kind === 'number') return numberTruth(c, points(numbersOf(condition.values)));
-      if (c.kind === 'keyword') return keywordTruth(c, { finite: true, values: new Set(stringsOf(condition.values)) });
-      return tagsTruth(c, stringsOf(condition.values));
+      if (c.kind === 'number') return numberTruth(c, sets.numbers!);
+      if (c.kind === 'keyword') return keywordTruth(c, sets.strings!);
+      return tagsTruth(c, sets.tags);
     case 'except':
       // true when the value is present and not excluded
-      if (c.kind === 'number') return numberTruth(c, complement(points(numbersOf(condition.values))));
-      if (c.kind === 'keyword') return keywordTruth(c, { finite: false, values: new Set(stringsOf(condition.values)) });
+      if (c.kind === 'number') return numberTruth(c, sets.numbers!);
+      if (c.kind === 'keyword') return keywordTruth(c, sets.strings!);
       return MAYBE;
     case 'range':
       // a datetime range reads strings, which a number column's rows do not hold
-      if (c.kind === 'number') return condition.datetime ? NEVER : numberTruth(c, boundsSet(condition.bounds));
-      return MAYBE;
-    default:
+      if (c.kind === 'number') return sets.numbers === null ? NEVER : numberTruth(c, sets.numbers);
       return MAYBE;
   }
 }

@@ -39,6 +39,8 @@ export interface TreeOptions {
   readonly minLeafRows: number;
   /** Stop once the tree has this many leaves. */
   readonly maxLeaves: number;
+  /** Candidate cuts kept per column (candidateCuts); all when absent. */
+  readonly maxCutsPerColumn?: number;
 }
 
 export type TreeNode =
@@ -63,12 +65,22 @@ const cutKey = (cut: Cut): string =>
     : `${cut.kind[0]}:${cut.path}:${JSON.stringify([...cut.values].sort())}`;
 
 /** Candidate cuts: each workload atom on a tree column, plus the half-lines at each range literal. */
-export function candidateCuts(workload: readonly WorkloadQuery[], columns: readonly TreeColumn[]): Cut[] {
+export function candidateCuts(
+  workload: readonly WorkloadQuery[],
+  columns: readonly TreeColumn[],
+  maxPerColumn = Number.POSITIVE_INFINITY,
+): Cut[] {
   const kinds = new Map(columns.map((c) => [c.path, c.kind]));
   const cuts = new Map<string, Cut>();
+  const frequency = new Map<Cut, number>();
+  let weightOf = 0;
   const add = (cut: Cut) => {
     const empty = cut.kind === 'number' ? cut.values.length === 0 : cut.values.size === 0;
-    if (!empty) cuts.set(cutKey(cut), cut);
+    if (empty) return;
+    const key = cutKey(cut);
+    const known = cuts.get(key) ?? cut;
+    cuts.set(key, known);
+    frequency.set(known, (frequency.get(known) ?? 0) + weightOf);
   };
   const visit = (c: Condition) => {
     switch (c.kind) {
@@ -105,8 +117,44 @@ export function candidateCuts(workload: readonly WorkloadQuery[], columns: reado
         return;
     }
   };
-  for (const w of workload) visit(w.filter);
-  return [...cuts.values()];
+  for (const w of workload) {
+    weightOf = w.weight;
+    visit(w.filter);
+  }
+  return limitCuts([...cuts.values()], frequency, maxPerColumn);
+}
+
+/**
+ * At most `max` cuts per column: every cut costs a row bitmap and a gain evaluation per node, and a workload of
+ * ranges with fresh literals yields a cut per query. Number cuts are kept at evenly spaced ranks of their first
+ * finite end (the literals' quantiles: nearly as good a split as any literal between them), string cuts by how
+ * much workload weight names them.
+ */
+function limitCuts(cuts: readonly Cut[], frequency: ReadonlyMap<Cut, number>, max: number): Cut[] {
+  const byPath = new Map<string, Cut[]>();
+  for (const cut of cuts) {
+    const list = byPath.get(cut.path) ?? [];
+    list.push(cut);
+    byPath.set(cut.path, list);
+  }
+  const out: Cut[] = [];
+  for (const list of byPath.values()) {
+    if (list.length <= max) {
+      out.push(...list);
+      continue;
+    }
+    if (list[0]!.kind === 'number') {
+      const anchor = (c: Cut) => {
+        const first = (c as { values: NumberSet }).values[0]!;
+        return Number.isFinite(first.lo) ? first.lo : first.hi;
+      };
+      const sorted = [...list].sort((a, b) => anchor(a) - anchor(b));
+      for (let i = 0; i < max; i++) out.push(sorted[Math.floor(((i + 0.5) * sorted.length) / max)]!);
+    } else {
+      out.push(...[...list].sort((a, b) => frequency.get(b)! - frequency.get(a)!).slice(0, max));
+    }
+  }
+  return out;
 }
 
 interface Split {
@@ -137,7 +185,11 @@ export function buildPartitionTree(
   workload: readonly WorkloadQuery[],
   options: TreeOptions,
 ): PartitionTree {
-  const cuts = candidateCuts(workload, data.columns);
+  const cuts = candidateCuts(workload, data.columns, options.maxCutsPerColumn);
+  // Columns no cut names stay out of the descriptions (filters on them evaluate MAYBE, as on any other
+  // untracked path): every refine copies one constraint per column.
+  const cutPaths = new Set(cuts.map((c) => c.path));
+  const columns = data.columns.filter((c) => cutPaths.has(c.path));
   // cut × row bitmaps, computed once: splitting a node then only counts bits over its rows
   const passes = cuts.map((cut) => {
     const cells = data.cells.get(cut.path)!;
@@ -146,9 +198,22 @@ export function buildPartitionTree(
     return bits;
   });
 
+  // A cut only changes a query's truth when the query names the cut's column: the others stay reachable on both
+  // sides (not NEVER), so they gain nothing and are not evaluated.
+  const pathsOf = new Map(workload.map((q) => [q, conditionPaths(q.filter)]));
   const bestSplit = (rows: Int32Array, description: Description, queries: readonly WorkloadQuery[]): Split | null => {
     let best: Split | null = null;
+    const byPath = new Map<string, WorkloadQuery[]>();
+    for (const q of queries) {
+      for (const path of pathsOf.get(q)!) {
+        const list = byPath.get(path) ?? [];
+        list.push(q);
+        byPath.set(path, list);
+      }
+    }
     for (let c = 0; c < cuts.length; c++) {
+      const naming = byPath.get(cuts[c]!.path);
+      if (naming === undefined) continue;
       const bits = passes[c]!;
       let nLeft = 0;
       for (let i = 0; i < rows.length; i++) nLeft += bits[rows[i]!]!;
@@ -157,7 +222,7 @@ export function buildPartitionTree(
       const dLeft = refine(description, cuts[c]!, true);
       const dRight = refine(description, cuts[c]!, false);
       let gain = 0;
-      for (const q of queries) {
+      for (const q of naming) {
         if (truthOf(q.filter, dLeft) === NEVER) gain += q.weight * nLeft;
         if (truthOf(q.filter, dRight) === NEVER) gain += q.weight * nRight;
       }
@@ -181,7 +246,7 @@ export function buildPartitionTree(
 
   const all = new Int32Array(data.count);
   for (let r = 0; r < data.count; r++) all[r] = r;
-  const root = open(all, rootDescription(data.columns), workload);
+  const root = open(all, rootDescription(columns), workload);
   const frontier: Pending[] = [root];
   let leaves = 1;
   while (leaves < options.maxLeaves) {
@@ -207,7 +272,31 @@ export function buildPartitionTree(
     return { cut: p.split!.cut, left: finish(p.children[0]), right: finish(p.children[1]), rows: p.rows.length };
   };
   const tree = finish(root);
-  return { columns: data.columns, root: tree, leaves: nextLeaf };
+  return { columns, root: tree, leaves: nextLeaf };
+}
+
+/** The payload paths a condition names (joined by '.'), the paths of nested filters included. */
+function conditionPaths(c: Condition, out = new Set<string>()): Set<string> {
+  switch (c.kind) {
+    case 'and':
+    case 'or':
+    case 'min_should':
+      for (const item of c.items) conditionPaths(item, out);
+      break;
+    case 'not':
+      conditionPaths(c.item, out);
+      break;
+    case 'nested':
+      out.add(c.path.join('.'));
+      conditionPaths(c.filter, out);
+      break;
+    case 'has_id':
+    case 'const':
+      break;
+    default:
+      out.add(c.path.join('.'));
+  }
+  return out;
 }
 
 /** The leaf a row belongs to (its values at the tree columns). */

@@ -130,7 +130,20 @@ function checkOwner(owner: number): void {
  * died holding them. `dim` is checked against the memory.
  */
 export function leaseScratch(memory: SegmentMemory, dim: number, owner = 1): number {
+  return leaseScratchRun(memory, dim, 1, owner);
+}
+
+/**
+ * Leases `slots` consecutive scratch slots (the first one's index, or -1 when no such run is free): one contiguous
+ * area of slots · slotBytes(dim) bytes, which the multi-query kernels use for a block of queries and their scores.
+ * Release it with releaseScratchRun. A run is taken slot by slot with compare-exchange; a slot found busy gives
+ * back the ones already taken, so concurrent leases never deadlock and only ever see free or owned words.
+ */
+export function leaseScratchRun(memory: SegmentMemory, dim: number, slots: number, owner = 1): number {
   checkOwner(owner);
+  if (!Number.isInteger(slots) || slots < 1 || slots > SCRATCH_SLOTS) {
+    throw new RangeError(`a scratch run holds 1..${SCRATCH_SLOTS} slots, got ${slots}`);
+  }
   let state = lockViews.get(memory);
   if (state === undefined || state.bytes < vectorsByteOffset(dim)) {
     const bytes = memory.buffer.byteLength;
@@ -140,13 +153,22 @@ export function leaseScratch(memory: SegmentMemory, dim: number, owner = 1): num
     state.bytes = bytes;
   }
   const words = state.words;
-  const start = probe;
+  const starts = SCRATCH_SLOTS - slots + 1;
+  const start = probe % starts;
   probe = (probe + 1) % SCRATCH_SLOTS;
-  for (let i = 0; i < SCRATCH_SLOTS; i++) {
-    const slot = (start + i) % SCRATCH_SLOTS;
-    if (Atomics.compareExchange(words, slot, FREE, owner) === FREE) return slot;
+  for (let i = 0; i < starts; i++) {
+    const first = (start + i) % starts;
+    let taken = 0;
+    while (taken < slots && Atomics.compareExchange(words, first + taken, FREE, owner) === FREE) taken++;
+    if (taken === slots) return first;
+    for (let j = 0; j < taken; j++) Atomics.store(words, first + j, FREE);
   }
   return -1;
+}
+
+/** Returns a run leased by leaseScratchRun (every slot of it). */
+export function releaseScratchRun(memory: SegmentMemory, first: number, slots: number): void {
+  for (let i = 0; i < slots; i++) releaseScratch(memory, first + i);
 }
 
 /** Returns a slot leased by leaseScratch; releasing a slot that is not leased is a bug and throws. */

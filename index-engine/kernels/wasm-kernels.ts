@@ -20,6 +20,30 @@ export type GatherKernel = (
   outPtr: number,
 ) => void;
 
+/**
+ * Scores `count` consecutive rows starting at basePtr against the `queryCount` queries packed at queriesPtr (each
+ * dim f32s, padded to a multiple of 16 bytes): row r, query q at outPtr + 4 · (r · queryCount + q). Bit-identical to
+ * the pair kernel on each (query, row).
+ */
+export type MultiScanKernel = (
+  queriesPtr: number,
+  queryCount: number,
+  basePtr: number,
+  count: number,
+  dim: number,
+  outPtr: number,
+) => void;
+/** The rows whose u32 ids are at idsPtr against the packed queries, laid out as MultiScanKernel's output. */
+export type MultiGatherKernel = (
+  queriesPtr: number,
+  queryCount: number,
+  basePtr: number,
+  idsPtr: number,
+  count: number,
+  dim: number,
+  outPtr: number,
+) => void;
+
 export interface WasmKernels {
   readonly memory: SegmentMemory;
   /** Σ a·b in f32. */
@@ -34,6 +58,12 @@ export interface WasmKernels {
   readonly dotGather: GatherKernel;
   readonly l2sqGather: GatherKernel;
   readonly l1Gather: GatherKernel;
+  readonly dotMultiScan: MultiScanKernel;
+  readonly l2sqMultiScan: MultiScanKernel;
+  readonly l1MultiScan: MultiScanKernel;
+  readonly dotMultiGather: MultiGatherKernel;
+  readonly l2sqMultiGather: MultiGatherKernel;
+  readonly l1MultiGather: MultiGatherKernel;
   /** Σ q·code with the query in f32 and the codes int8 (rows of `dim` bytes); scale and offset are the caller's. */
   readonly dotI8F32: PairKernel;
   readonly dotI8F32Scan: ScanKernel;
@@ -56,7 +86,7 @@ export function simdModuleBytes(): Uint8Array<ArrayBuffer> {
 
 /**
  * Whether this runtime can run the kernels: WebAssembly with fixed-width SIMD and threads (shared memories).
- * Validates the real module (about 3 KB, once per thread) rather than a probe, so "true" means exactly that.
+ * Validates the real module (about 6 KB, once per thread) rather than a probe, so "true" means exactly that.
  */
 export function wasmSimdSupported(): boolean {
   if (supported === null) {
@@ -107,6 +137,12 @@ export function createWasmKernels(memory: SegmentMemory): WasmKernels {
       dotGather: fn<GatherKernel>('dotGather'),
       l2sqGather: fn<GatherKernel>('l2sqGather'),
       l1Gather: fn<GatherKernel>('l1Gather'),
+      dotMultiScan: fn<MultiScanKernel>('dotMultiScan'),
+      l2sqMultiScan: fn<MultiScanKernel>('l2sqMultiScan'),
+      l1MultiScan: fn<MultiScanKernel>('l1MultiScan'),
+      dotMultiGather: fn<MultiGatherKernel>('dotMultiGather'),
+      l2sqMultiGather: fn<MultiGatherKernel>('l2sqMultiGather'),
+      l1MultiGather: fn<MultiGatherKernel>('l1MultiGather'),
       dotI8F32: fn<PairKernel>('dotI8F32'),
       dotI8F32Scan: fn<ScanKernel>('dotI8F32Scan'),
     };

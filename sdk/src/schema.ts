@@ -139,6 +139,9 @@ export interface paths {
                                         };
                                         write_consistency_factor: number;
                                     };
+                                    partitioning?: {
+                                        [key: string]: unknown;
+                                    };
                                     quantization_config: {
                                         [key: string]: unknown;
                                     } | null;
@@ -1324,7 +1327,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The logged workload by predicate template (counts, selectivities) and the partition tree state */
+        /** The logged workload by predicate template, the partition tree and the re-partitioning job */
         get: {
             parameters: {
                 query?: never;
@@ -1345,13 +1348,26 @@ export interface paths {
                     content: {
                         "application/json": {
                             result: {
+                                /** @description Whether a drifting workload re-partitions the collection by itself (null: never) */
+                                auto_repartition: {
+                                    drift_threshold: number;
+                                    min_searches: number;
+                                } | null;
+                                /** @description Workload drift against the live tree (null without a tree) */
+                                drift: {
+                                    /** @description Filtered searches since the live tree went live (this server run) */
+                                    searches: number;
+                                    /** @description Share of them whose predicate template the tree was not built for */
+                                    unseen_share: number;
+                                } | null;
+                                /** @description Why the last job failed */
+                                error: string | null;
                                 /** @description Searches in the workload log (at most 100,000, oldest dropped first) */
                                 logged_searches: number;
-                                /**
-                                 * @description No partition tree has been built for this collection yet
-                                 * @enum {string}
-                                 */
-                                state: "idle";
+                                /** @description Share of the job done (1 once done) */
+                                progress: number;
+                                /** @description The re-partitioning job since the server started: idle (none), building, done or failed */
+                                state: "idle" | "building" | "done" | "failed";
                                 /** @description Most frequent first */
                                 templates: {
                                     /** @description Logged searches with this template */
@@ -1369,8 +1385,29 @@ export interface paths {
                                     /** @description The filter with every literal replaced by "?" (keys sorted, condition lists in one order); null = no filter */
                                     template: string | null;
                                 }[];
-                                /** @enum {object|null} */
-                                tree: never | null;
+                                /** @description The live partition tree, or null */
+                                tree: {
+                                    /** Format: date-time */
+                                    built_at: string;
+                                    /** @description Payload indexes the tree cuts on */
+                                    columns: {
+                                        key: string;
+                                        kind: "number" | "keyword" | "tags";
+                                    }[];
+                                    leaves: {
+                                        /** @description The predicate every point of the leaf satisfies */
+                                        description: string;
+                                        leaf: number;
+                                        /** @description Live points in the leaf */
+                                        points: number;
+                                        /** @description Sealed segments holding the leaf */
+                                        segments: number;
+                                    }[];
+                                    /** @description Live points whose payload fits no tree column (e.g. a list in a number field): every query visits them */
+                                    overflow_points: number;
+                                    /** @description Tree version; every re-partitioning makes the next one live atomically */
+                                    version: number;
+                                } | null;
                             };
                             /** @enum {string} */
                             status: "ok";
@@ -1426,7 +1463,242 @@ export interface paths {
             };
         };
         put?: never;
-        post?: never;
+        /** Re-partition the collection along a workload (the logged one by default): a background job that builds a partition tree and rewrites the sealed segments by leaf; reads and writes continue, the switch is atomic */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description Answer once the job ended (200) instead of once it is queued (202) */
+                    wait?: boolean;
+                };
+                header?: never;
+                path: {
+                    /** @description Collection name: 1-128 of A-Z a-z 0-9 _ - */
+                    collection_name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Re-partition from the query log by itself once the filtered searches since the tree went live use more than drift_threshold predicate templates it was not built for (null: never). Kept in the collection config */
+                        auto_repartition?: {
+                            /** @description Share of unseen templates (default 0.25) */
+                            drift_threshold?: number;
+                            /** @description Searches observed first (default 1,000) */
+                            min_searches?: number;
+                        } | null;
+                        /** @description Leaves with fewer points get no HNSW graph (default 2,000) */
+                        flat_leaf_points?: number;
+                        /** @description Most leaves (default 64) */
+                        max_leaves?: number;
+                        /** @description Smallest leaf (default max(1,000, points / 256)) */
+                        min_leaf_points?: number;
+                        /** @description Filters to partition for, instead of the logged workload */
+                        workload?: {
+                            filter: components["schemas"]["Filter"];
+                            weight?: number;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            result: {
+                                /** @description Whether a drifting workload re-partitions the collection by itself (null: never) */
+                                auto_repartition: {
+                                    drift_threshold: number;
+                                    min_searches: number;
+                                } | null;
+                                /** @description Workload drift against the live tree (null without a tree) */
+                                drift: {
+                                    /** @description Filtered searches since the live tree went live (this server run) */
+                                    searches: number;
+                                    /** @description Share of them whose predicate template the tree was not built for */
+                                    unseen_share: number;
+                                } | null;
+                                /** @description Why the last job failed */
+                                error: string | null;
+                                /** @description Searches in the workload log (at most 100,000, oldest dropped first) */
+                                logged_searches: number;
+                                /** @description Share of the job done (1 once done) */
+                                progress: number;
+                                /** @description The re-partitioning job since the server started: idle (none), building, done or failed */
+                                state: "idle" | "building" | "done" | "failed";
+                                /** @description Most frequent first */
+                                templates: {
+                                    /** @description Logged searches with this template */
+                                    count: number;
+                                    /** Format: date-time */
+                                    last_seen: string;
+                                    /** @description Share of the searched rows the filter matched, over the searches where it was counted */
+                                    selectivity: {
+                                        max: number | null;
+                                        mean: number | null;
+                                        min: number | null;
+                                    };
+                                    /** @description count / all logged searches */
+                                    share: number;
+                                    /** @description The filter with every literal replaced by "?" (keys sorted, condition lists in one order); null = no filter */
+                                    template: string | null;
+                                }[];
+                                /** @description The live partition tree, or null */
+                                tree: {
+                                    /** Format: date-time */
+                                    built_at: string;
+                                    /** @description Payload indexes the tree cuts on */
+                                    columns: {
+                                        key: string;
+                                        kind: "number" | "keyword" | "tags";
+                                    }[];
+                                    leaves: {
+                                        /** @description The predicate every point of the leaf satisfies */
+                                        description: string;
+                                        leaf: number;
+                                        /** @description Live points in the leaf */
+                                        points: number;
+                                        /** @description Sealed segments holding the leaf */
+                                        segments: number;
+                                    }[];
+                                    /** @description Live points whose payload fits no tree column (e.g. a list in a number field): every query visits them */
+                                    overflow_points: number;
+                                    /** @description Tree version; every re-partitioning makes the next one live atomically */
+                                    version: number;
+                                } | null;
+                            };
+                            /** @enum {string} */
+                            status: "ok";
+                            time: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            result: {
+                                /** @description Whether a drifting workload re-partitions the collection by itself (null: never) */
+                                auto_repartition: {
+                                    drift_threshold: number;
+                                    min_searches: number;
+                                } | null;
+                                /** @description Workload drift against the live tree (null without a tree) */
+                                drift: {
+                                    /** @description Filtered searches since the live tree went live (this server run) */
+                                    searches: number;
+                                    /** @description Share of them whose predicate template the tree was not built for */
+                                    unseen_share: number;
+                                } | null;
+                                /** @description Why the last job failed */
+                                error: string | null;
+                                /** @description Searches in the workload log (at most 100,000, oldest dropped first) */
+                                logged_searches: number;
+                                /** @description Share of the job done (1 once done) */
+                                progress: number;
+                                /** @description The re-partitioning job since the server started: idle (none), building, done or failed */
+                                state: "idle" | "building" | "done" | "failed";
+                                /** @description Most frequent first */
+                                templates: {
+                                    /** @description Logged searches with this template */
+                                    count: number;
+                                    /** Format: date-time */
+                                    last_seen: string;
+                                    /** @description Share of the searched rows the filter matched, over the searches where it was counted */
+                                    selectivity: {
+                                        max: number | null;
+                                        mean: number | null;
+                                        min: number | null;
+                                    };
+                                    /** @description count / all logged searches */
+                                    share: number;
+                                    /** @description The filter with every literal replaced by "?" (keys sorted, condition lists in one order); null = no filter */
+                                    template: string | null;
+                                }[];
+                                /** @description The live partition tree, or null */
+                                tree: {
+                                    /** Format: date-time */
+                                    built_at: string;
+                                    /** @description Payload indexes the tree cuts on */
+                                    columns: {
+                                        key: string;
+                                        kind: "number" | "keyword" | "tags";
+                                    }[];
+                                    leaves: {
+                                        /** @description The predicate every point of the leaf satisfies */
+                                        description: string;
+                                        leaf: number;
+                                        /** @description Live points in the leaf */
+                                        points: number;
+                                        /** @description Sealed segments holding the leaf */
+                                        segments: number;
+                                    }[];
+                                    /** @description Live points whose payload fits no tree column (e.g. a list in a number field): every query visits them */
+                                    overflow_points: number;
+                                    /** @description Tree version; every re-partitioning makes the next one live atomically */
+                                    version: number;
+                                } | null;
+                            };
+                            /** @enum {string} */
+                            status: "ok";
+                            time: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -2431,13 +2703,18 @@ export interface paths {
                     content: {
                         "application/json": {
                             explain?: {
-                                branch: "plain" | "plain_filtered" | "graph" | "filtered_graph" | "graph_fallback";
+                                /** @description `pruned`: the partition tree ruled the segment out for this filter (HQI), nothing was searched */
+                                branch: "plain" | "plain_filtered" | "graph" | "filtered_graph" | "graph_fallback" | "pruned";
                                 distance_evaluations: number;
                                 estimated_matches: {
                                     exp: number;
                                     max: number;
                                     min: number;
                                 };
+                                /** @description Whether the filter was tested per row (false: no filter, or a leaf that implies the filter) */
+                                filtered: boolean;
+                                /** @description The partition-tree leaf the segment holds (null: not partitioned, or the overflow part) */
+                                leaf: number | null;
                                 matches: number | null;
                                 quantized: boolean;
                                 rows: number;
@@ -2582,13 +2859,18 @@ export interface paths {
                     content: {
                         "application/json": {
                             explain?: {
-                                branch: "plain" | "plain_filtered" | "graph" | "filtered_graph" | "graph_fallback";
+                                /** @description `pruned`: the partition tree ruled the segment out for this filter (HQI), nothing was searched */
+                                branch: "plain" | "plain_filtered" | "graph" | "filtered_graph" | "graph_fallback" | "pruned";
                                 distance_evaluations: number;
                                 estimated_matches: {
                                     exp: number;
                                     max: number;
                                     min: number;
                                 };
+                                /** @description Whether the filter was tested per row (false: no filter, or a leaf that implies the filter) */
+                                filtered: boolean;
+                                /** @description The partition-tree leaf the segment holds (null: not partitioned, or the overflow part) */
+                                leaf: number | null;
                                 matches: number | null;
                                 quantized: boolean;
                                 rows: number;
@@ -2843,13 +3125,18 @@ export interface paths {
                     content: {
                         "application/json": {
                             explain?: {
-                                branch: "plain" | "plain_filtered" | "graph" | "filtered_graph" | "graph_fallback";
+                                /** @description `pruned`: the partition tree ruled the segment out for this filter (HQI), nothing was searched */
+                                branch: "plain" | "plain_filtered" | "graph" | "filtered_graph" | "graph_fallback" | "pruned";
                                 distance_evaluations: number;
                                 estimated_matches: {
                                     exp: number;
                                     max: number;
                                     min: number;
                                 };
+                                /** @description Whether the filter was tested per row (false: no filter, or a leaf that implies the filter) */
+                                filtered: boolean;
+                                /** @description The partition-tree leaf the segment holds (null: not partitioned, or the overflow part) */
+                                leaf: number | null;
                                 matches: number | null;
                                 quantized: boolean;
                                 rows: number;
@@ -2990,13 +3277,18 @@ export interface paths {
                     content: {
                         "application/json": {
                             explain?: {
-                                branch: "plain" | "plain_filtered" | "graph" | "filtered_graph" | "graph_fallback";
+                                /** @description `pruned`: the partition tree ruled the segment out for this filter (HQI), nothing was searched */
+                                branch: "plain" | "plain_filtered" | "graph" | "filtered_graph" | "graph_fallback" | "pruned";
                                 distance_evaluations: number;
                                 estimated_matches: {
                                     exp: number;
                                     max: number;
                                     min: number;
                                 };
+                                /** @description Whether the filter was tested per row (false: no filter, or a leaf that implies the filter) */
+                                filtered: boolean;
+                                /** @description The partition-tree leaf the segment holds (null: not partitioned, or the overflow part) */
+                                leaf: number | null;
                                 matches: number | null;
                                 quantized: boolean;
                                 rows: number;

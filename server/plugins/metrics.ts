@@ -132,7 +132,7 @@ export default fp(
     });
     new Counter({
       name: 'strata_optimizer_jobs_total',
-      help: 'Optimizer jobs finished, by kind (seal, merge, vacuum; failed counts the jobs that failed)',
+      help: 'Optimizer jobs finished, by kind (seal, merge, vacuum, repartition, place; failed counts the jobs that failed)',
       labelNames: ['kind'],
       registers: [register],
       collect() {

@@ -26,11 +26,13 @@ export default fp(
       optimizerBacklog: BacklogLimits;
       recallSampleRate: number;
       queryLogSample: number;
+      batchWindowMs: number;
     },
   ) => {
     const db = new Database({
       dataDir: opts.dataDir,
       queryLogSample: opts.queryLogSample,
+      batchWindowMs: opts.batchWindowMs,
       pool: { threads: opts.workers, ...(opts.queueSize > 0 ? { maxQueue: opts.queueSize } : {}) },
       recallSampleRate: opts.recallSampleRate,
       writeQueueSize: opts.writeQueueSize,

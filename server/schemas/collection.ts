@@ -70,6 +70,7 @@ export const CollectionInfoSchema = Envelope(
       wal_config: Config,
       quantization_config: Type.Union([Config, Type.Null()]),
       hubness: Type.Optional(HubnessSettingResultSchema),
+      partitioning: Type.Optional(Config),
     }),
     payload_schema: Type.Record(
       Type.String(),

@@ -76,8 +76,15 @@ export const PlanReportSchema = Type.Object({
   segment: Type.Union([Type.Integer(), Type.String()]),
   rows: Type.Integer(),
   branch: Type.Union(
-    ['plain', 'plain_filtered', 'graph', 'filtered_graph', 'graph_fallback'].map((b) => Type.Literal(b)),
+    ['plain', 'plain_filtered', 'graph', 'filtered_graph', 'graph_fallback', 'pruned'].map((b) => Type.Literal(b)),
+    { description: '`pruned`: the partition tree ruled the segment out for this filter (HQI), nothing was searched' },
   ),
+  leaf: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'The partition-tree leaf the segment holds (null: not partitioned, or the overflow part)',
+  }),
+  filtered: Type.Boolean({
+    description: 'Whether the filter was tested per row (false: no filter, or a leaf that implies the filter)',
+  }),
   estimated_matches: Type.Object({ min: Type.Integer(), exp: Type.Integer(), max: Type.Integer() }),
   matches: Type.Union([Type.Integer(), Type.Null()]),
   distance_evaluations: Type.Integer(),

@@ -29,7 +29,14 @@ const VECTOR = [0.1, 0.2, 0.3, 0.4];
  */
 const ROUTES: Record<
   string,
-  { kind: 'open' | 'read' | 'write'; body?: unknown; fresh?: boolean; snapshot?: 'name' | 'location' | 'upload' }
+  {
+    kind: 'open' | 'read' | 'write';
+    body?: unknown;
+    /** Appended to the path (a query string). */
+    query?: string;
+    fresh?: boolean;
+    snapshot?: 'name' | 'location' | 'upload';
+  }
 > = {
   'GET /': { kind: 'read' },
   'GET /healthz': { kind: 'open' },
@@ -81,6 +88,11 @@ const ROUTES: Record<
   'GET /collections/{collection_name}/banks/{side}': { kind: 'read' },
   'GET /collections/{collection_name}/hubness': { kind: 'read' },
   'GET /collections/{collection_name}/partitioning': { kind: 'read' },
+  'POST /collections/{collection_name}/partitioning': {
+    kind: 'write',
+    query: '?wait=true',
+    body: { workload: [{ filter: { must: [{ key: 'city', match: { value: 'Berlin' } }] } }], min_leaf_points: 1 },
+  },
 };
 
 /** Expected status per credential: no key, wrong key, read-only key, full key. */
@@ -150,7 +162,8 @@ describe('API keys', () => {
         .replace('{field_name}', 'city')
         .replace('{id}', '1')
         .replace('{snapshot_name}', snapshot?.name ?? '')
-        .replace('{side}', 'query');
+        .replace('{side}', 'query')
+        .concat(route.query ?? '');
       const body = route.snapshot === 'location' ? { location: snapshot!.name } : route.body;
       const statuses: number[] = [];
       for (const [label, headers] of CREDENTIALS) {

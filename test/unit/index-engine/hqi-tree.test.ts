@@ -1,5 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+// @ts-expect-error compiled JavaScript without a declaration next to the test
+import { assignRows, buildAndAssign, DEAD_ROW, OVERFLOW_LEAF } from '../../../dist/index-engine/hqi/assign.js';
+// @ts-expect-error compiled JavaScript without a declaration next to the test
+import { decodeTree, encodeTree } from '../../../dist/index-engine/hqi/tree-codec.js';
 import {
   buildPartitionTree,
   compilePayloadPredicate,
@@ -191,5 +195,113 @@ describe('partition tree routing', () => {
     const unseen = routeFilter(tree, { kind: 'range', path: ['n'], bounds: { lt: 10 }, datetime: false });
     expect(unseen).toHaveLength(5);
     expect(unseen.every((l: { complete: boolean }) => !l.complete)).toBe(true);
+  });
+});
+
+/** A payload that may not fit the tree columns: a list in the number column, a list of keywords, a null tag set. */
+const oddPayload = fc.constantFrom<Record<string, unknown>>(
+  { n: [1, 2], k: 'a', other: 0 },
+  { n: 3, k: ['a', 'b'], other: 1 },
+  { n: 'x', t: ['x'], other: 2 },
+  { k: 'b', t: null, other: 3 },
+  { n: 2, k: 'c', t: 'y', other: 0 },
+);
+
+describe('partition layout: payloads to leaves (cells, assignment, tree codec)', () => {
+  it('routes every matching payload to its leaf, through JSON, with odd payloads in the overflow part', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof({ weight: 6, arbitrary: row.map(payloadOf) }, { weight: 1, arbitrary: oddPayload }), {
+          minLength: 1,
+          maxLength: 80,
+        }),
+        fc.array(fc.boolean(), { minLength: 80, maxLength: 80 }),
+        fc.array(fc.record({ filter: condition, weight: fc.integer({ min: 1, max: 5 }) }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        fc.array(condition, { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 1, max: 10 }),
+        (payloads, deleted, workload, unseen) => {
+          const source = {
+            count: payloads.length,
+            isLive: (r: number) => !deleted[r],
+            payload: (r: number) => payloads[r],
+          };
+          const request = {
+            columns: COLUMNS,
+            workload,
+            options: { minLeafRows: 2, maxLeaves: 8, maxCutsPerColumn: 4 },
+          };
+          const built = buildAndAssign([source], request);
+          // the tree as the catalog keeps it and the workers receive it
+          const tree = decodeTree(JSON.parse(JSON.stringify(encodeTree(built.tree))));
+          const [again] = assignRows([source], tree);
+          expect(Array.from(again)).toEqual(Array.from(built.leaves[0]));
+          for (const filter of [...workload.map((w: { filter: unknown }) => w.filter), ...unseen]) {
+            const matches = compilePayloadPredicate(filter);
+            const routed = new Map(
+              routeFilter(tree, filter).map((l: { leaf: number; complete: boolean }) => [l.leaf, l.complete]),
+            );
+            for (const [r, p] of payloads.entries()) {
+              const mark = again[r]!;
+              if (deleted[r]) expect(mark).toBe(DEAD_ROW);
+              if (deleted[r] || mark === OVERFLOW_LEAF) continue; // the overflow part: visited by every query
+              const hit = matches(p, 0, r);
+              if (hit)
+                expect(routed.has(mark), `payload ${JSON.stringify(p)} matches, leaf ${mark} skipped`).toBe(true);
+              if (routed.get(mark) === true)
+                expect(hit, `leaf ${mark} complete, ${JSON.stringify(p)} fails`).toBe(true);
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('sends payloads that fit no column kind to the overflow part, and absent or null values into the tree', () => {
+    const source = {
+      count: 6,
+      isLive: () => true,
+      payload: (r: number) =>
+        [{ n: [1, 2] }, { k: ['a'] }, { t: null }, { n: null, k: 'a', t: 'x' }, {}, { n: 'text' }][r],
+    };
+    // the workload names every column, so each is a tree column
+    const workload = [
+      { filter: { kind: 'match', path: ['k'], values: ['a'] }, weight: 1 },
+      { filter: { kind: 'range', path: ['n'], bounds: { lt: 5 }, datetime: false }, weight: 1 },
+      { filter: { kind: 'match', path: ['t'], values: ['x'] }, weight: 1 },
+    ];
+    const { tree, leaves } = buildAndAssign([source], {
+      columns: COLUMNS,
+      workload,
+      options: { minLeafRows: 1, maxLeaves: 4 },
+    });
+    expect(tree.columns.map((c: { path: string }) => c.path).sort()).toEqual(['k', 'n', 't']);
+    const marks = Array.from(leaves[0] as Int32Array);
+    expect(marks.slice(0, 3)).toEqual([OVERFLOW_LEAF, OVERFLOW_LEAF, OVERFLOW_LEAF]);
+    expect(marks[5]).toBe(OVERFLOW_LEAF);
+    expect(marks[3]).toBeGreaterThanOrEqual(0);
+    expect(marks[4]).toBeGreaterThanOrEqual(0);
+    expect(marks[3]).not.toBe(marks[4]); // k = 'a' against absent: the workload's cut separates them
+  });
+
+  it('refuses a damaged tree instead of routing with it', () => {
+    const good = encodeTree(
+      buildPartitionTree(
+        dataOf([
+          { k: 'a', other: 0, nullN: false },
+          { k: 'b', other: 0, nullN: false },
+        ]),
+        [{ filter: { kind: 'match', path: ['k'], values: ['a'] }, weight: 1 }],
+        { minLeafRows: 1, maxLeaves: 2 },
+      ),
+    );
+    expect(decodeTree(JSON.parse(JSON.stringify(good))).leaves).toBe(2);
+    expect(() => decodeTree({ ...good, leaves: 3 })).toThrow();
+    expect(() => decodeTree({ ...good, columns: [{ path: 'k', kind: 'float' }] })).toThrow();
+    expect(() => decodeTree({ ...good, root: { leaf: 7, rows: 1 } })).toThrow();
+    expect(() => decodeTree(null)).toThrow();
   });
 });

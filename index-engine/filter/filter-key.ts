@@ -1,0 +1,16 @@
+import type { Condition } from './condition.js';
+
+/**
+ * A canonical string for a filter: structurally identical conditions get the same key, so a batch evaluates each
+ * distinct filter once. has_id's Map of Sets (row offsets per segment) is written as sorted entries, since
+ * JSON.stringify would drop it to `{}` and two different id lists would collide. Conditions whose fields were
+ * built in a different order get different keys: that only costs the sharing, never correctness.
+ */
+export function filterKey(filter: Condition | null): string {
+  if (filter === null) return '';
+  return JSON.stringify(filter, (_key, value: unknown) => {
+    if (value instanceof Map) return { map: [...value.entries()].sort((a, b) => a[0] - b[0]) };
+    if (value instanceof Set) return { set: [...value].sort((a, b) => a - b) };
+    return value;
+  });
+}
