@@ -47,18 +47,24 @@ export class ServerProcess {
   constructor(root: string, port: number, dataDir: string, threads: number) {
     this.base = `http://127.0.0.1:${port}`;
     // started the way the Dockerfile and `npm start` start it (a small young generation, see workers/pool.ts)
-    this.child = spawn(process.execPath, ['--max-semi-space-size=2', path.join(root, 'dist/server/main.js')], {
-      cwd: root,
-      env: {
-        ...process.env,
-        STRATA_HOST: '127.0.0.1',
-        STRATA_PORT: String(port),
-        STRATA_DATA_DIR: dataDir,
-        STRATA_LOG_LEVEL: 'warn',
-        STRATA_WORKERS: String(threads),
+    // STRATA_BENCH_NODE_ARGS: extra node flags for the server (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof to profile it)
+    const extra = (process.env.STRATA_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
+    this.child = spawn(
+      process.execPath,
+      ['--max-semi-space-size=2', ...extra, path.join(root, 'dist/server/main.js')],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          STRATA_HOST: '127.0.0.1',
+          STRATA_PORT: String(port),
+          STRATA_DATA_DIR: dataDir,
+          STRATA_LOG_LEVEL: 'warn',
+          STRATA_WORKERS: String(threads),
+        },
+        stdio: ['ignore', 'inherit', 'inherit'],
       },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    );
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
 

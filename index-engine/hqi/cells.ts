@@ -24,10 +24,10 @@ export function cellOf(payload: unknown, column: TreeColumn, path: readonly stri
     }
     return tags;
   }
-  if (found.length === 0) return undefined;
+  if (found.length === 0) return column.required ? OVERFLOW : undefined;
   if (found.length > 1) return OVERFLOW;
   const v = found[0];
-  if (v === null) return undefined;
+  if (v === null) return column.required ? OVERFLOW : undefined;
   if (column.kind === 'number') return typeof v === 'number' && Number.isFinite(v) ? v : OVERFLOW;
   return typeof v === 'string' ? v : OVERFLOW;
 }

@@ -31,6 +31,12 @@ export interface TreeColumn {
   /** Payload path, segments joined by '.' (parseKey). */
   readonly path: string;
   readonly kind: TreeColumnKind;
+  /**
+   * Every row of the tree holds a value here (number and keyword columns): rows without one do not fit the tree
+   * (the overflow part). It lets a range or match on the column be complete in a leaf: without it every leaf
+   * might hold rows lacking the value, for which the atom is false.
+   */
+  readonly required?: boolean;
 }
 
 export const NEVER = 0;
@@ -62,9 +68,9 @@ const ALL_STRINGS: StringSet = { finite: false, values: new Set() };
 export function unconstrained(column: TreeColumn): ColumnConstraint {
   switch (column.kind) {
     case 'number':
-      return { kind: 'number', values: ALL_NUMBERS, absent: true };
+      return { kind: 'number', values: ALL_NUMBERS, absent: column.required !== true };
     case 'keyword':
-      return { kind: 'keyword', values: ALL_STRINGS, absent: true };
+      return { kind: 'keyword', values: ALL_STRINGS, absent: column.required !== true };
     case 'tags':
       return { kind: 'tags', anyOf: [], none: new Set() };
   }

@@ -12,7 +12,7 @@ type CutJson =
   | { kind: 'keyword' | 'tags'; path: string; values: string[] };
 type NodeJson = { leaf: number; rows: number } | { cut: CutJson; left: NodeJson; right: NodeJson; rows: number };
 export interface TreeJson {
-  columns: { path: string; kind: TreeColumnKind }[];
+  columns: { path: string; kind: TreeColumnKind; required?: boolean }[];
   root: NodeJson;
   leaves: number;
 }
@@ -23,7 +23,7 @@ export function encodeTree(tree: PartitionTree): TreeJson {
       ? { leaf: n.leaf, rows: n.rows }
       : { cut: encodeCut(n.cut), left: node(n.left), right: node(n.right), rows: n.rows };
   return {
-    columns: tree.columns.map((c) => ({ path: c.path, kind: c.kind })),
+    columns: tree.columns.map((c) => ({ path: c.path, kind: c.kind, ...(c.required ? { required: true } : {}) })),
     root: node(tree.root),
     leaves: tree.leaves,
   };
@@ -49,7 +49,7 @@ export function decodeTree(json: unknown): PartitionTree {
   const columns: TreeColumn[] = t.columns.map((c) => {
     if (typeof c?.path !== 'string' || !['number', 'keyword', 'tags'].includes(c.kind))
       throw new TypeError('bad tree column');
-    return { path: c.path, kind: c.kind };
+    return c.required === true ? { path: c.path, kind: c.kind, required: true } : { path: c.path, kind: c.kind };
   });
   const kinds = new Map(columns.map((c) => [c.path, c.kind]));
   const seen = new Set<number>();

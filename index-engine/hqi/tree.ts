@@ -189,7 +189,15 @@ export function buildPartitionTree(
   // Columns no cut names stay out of the descriptions (filters on them evaluate MAYBE, as on any other
   // untracked path): every refine copies one constraint per column.
   const cutPaths = new Set(cuts.map((c) => c.path));
-  const columns = data.columns.filter((c) => cutPaths.has(c.path));
+  // A single-valued column every row holds is required: rows placed later without a value go to the overflow
+  // part, and leaves can then be complete for ranges and matches on it.
+  const columns = data.columns
+    .filter((c) => cutPaths.has(c.path))
+    .map((c) =>
+      c.kind !== 'tags' && data.count > 0 && data.cells.get(c.path)!.every((v) => v !== undefined)
+        ? { ...c, required: true }
+        : c,
+    );
   // cut × row bitmaps, computed once: splitting a node then only counts bits over its rows
   const passes = cuts.map((cut) => {
     const cells = data.cells.get(cut.path)!;
