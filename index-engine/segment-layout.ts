@@ -32,6 +32,8 @@ export interface SegmentHandle {
   readonly graph: SharedArrayBuffer | null;
   /** The SQ8 bundle of a sealed segment with scalar quantization (quantization/sq8-bundle.ts), or null. */
   readonly sq8: SharedArrayBuffer | null;
+  /** No row will be appended (a frozen or sealed segment, with or without a graph): sorted columns stay valid. */
+  readonly frozen?: boolean;
 }
 
 /** What a search loop reads: typed views plus a payload accessor (decoding is the caller's business). */

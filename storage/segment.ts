@@ -241,6 +241,7 @@ export class Segment {
       columns: [...this.columns.values()].map((c) => c.handle),
       graph: this.graphBuf,
       sq8: this.sq8Buf,
+      frozen: this.frozen,
     };
   }
 
