@@ -8,9 +8,17 @@ import type { Condition } from './condition.js';
  */
 export function filterKey(filter: Condition | null): string {
   if (filter === null) return '';
-  return JSON.stringify(filter, (_key, value: unknown) => {
-    if (value instanceof Map) return { map: [...value.entries()].sort((a, b) => a[0] - b[0]) };
-    if (value instanceof Set) return { set: [...value].sort((a, b) => a - b) };
-    return value;
-  });
+  // a task's query meets every segment it visits with the same filter object: one key per object
+  let key = keys.get(filter);
+  if (key === undefined) {
+    key = JSON.stringify(filter, (_key, value: unknown) => {
+      if (value instanceof Map) return { map: [...value.entries()].sort((a, b) => a[0] - b[0]) };
+      if (value instanceof Set) return { set: [...value].sort((a, b) => a - b) };
+      return value;
+    });
+    keys.set(filter, key);
+  }
+  return key;
 }
+
+const keys = new WeakMap<Condition, string>();
