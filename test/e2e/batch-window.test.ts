@@ -49,7 +49,11 @@ describe('micro-batching window (STRATA_BATCH_WINDOW_MS)', () => {
     const tasks = (await poolTasks(server.url)) - before;
     for (const [i, res] of singles.entries()) {
       expect(res.status).toBe(200);
-      expect(res.body.result).toEqual(reference.body.result[i]);
+      const want = reference.body.result[i] as { id: number; score: number }[];
+      const got = res.body.result as { id: number; score: number }[];
+      expect(got.map((p) => p.id)).toEqual(want.map((p) => p.id));
+      // the same rows; scores within the kernels' agreement (WASM sums in f32, JS in f64: ~1e-6 relative)
+      for (const [j, p] of got.entries()) expect(p.score).toBeCloseTo(want[j]!.score, 5);
     }
     // 40 searches one by one would take at least 40 pool tasks (or the main thread); batched, a few per window
     expect(tasks).toBeGreaterThan(0);
