@@ -5,6 +5,11 @@ import type { Catalog } from './catalog.js';
 export const QUERY_LOG_CAPACITY = 100_000;
 /** Query vectors kept per collection among them; older entries lose their vector first. */
 export const QUERY_LOG_VECTORS = 10_000;
+/**
+ * Past a bound, the log is trimmed to this share of it, not to the bound itself: a trim walks the collection's
+ * index entries, and trimming to the bound meant one walk (and a recount) on every flush once the log was full.
+ */
+export const QUERY_LOG_TRIM_TO = 0.9;
 /** Filters longer than this (characters of JSON) are logged by their template only. */
 export const QUERY_LOG_MAX_FILTER = 16_384;
 /** Entries buffered in memory before they are written (one transaction per flush). */
@@ -116,11 +121,12 @@ export class QueryLog {
         for (const id of touched) {
           const count = this.countOf(id);
           if (count.entries > QUERY_LOG_CAPACITY) {
-            this.stmts.trim.run(id, id, QUERY_LOG_CAPACITY);
-            this.counts.delete(id);
+            this.stmts.trim.run(id, id, Math.floor(QUERY_LOG_CAPACITY * QUERY_LOG_TRIM_TO));
+            this.counts.delete(id); // the vectors trimmed along are counted again
           } else if (count.vectors > QUERY_LOG_VECTORS) {
-            this.stmts.trimVectors.run(id, id, QUERY_LOG_VECTORS);
-            count.vectors = QUERY_LOG_VECTORS;
+            const keep = Math.floor(QUERY_LOG_VECTORS * QUERY_LOG_TRIM_TO);
+            this.stmts.trimVectors.run(id, id, keep);
+            count.vectors = keep;
           }
         }
       });

@@ -2,8 +2,12 @@ import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error compiled JavaScript without a declaration next to the test
 import { Catalog } from '../../../dist/storage/catalog.js';
-// @ts-expect-error compiled JavaScript without a declaration next to the test
-import { QueryLog } from '../../../dist/storage/query-log.js';
+import {
+  QUERY_LOG_CAPACITY,
+  QUERY_LOG_TRIM_TO,
+  QueryLog,
+  // @ts-expect-error compiled JavaScript without a declaration next to the test
+} from '../../../dist/storage/query-log.js';
 import { tempDir } from '../../helpers/server.js';
 
 const FULL = 2; // PRAGMA synchronous = FULL
@@ -45,6 +49,35 @@ describe('query log', () => {
     catalog.close();
     catalog = new Catalog(dataDir);
     expect(new QueryLog(catalog, 1).size(kept)).toBe(10);
+    catalog.close();
+  });
+
+  it('past its bound keeps the newest searches, trimmed with slack so that a full log is not trimmed per flush', () => {
+    const dataDir = tempDir('strata-query-log-');
+    dirs.push(dataDir);
+    const catalog = new Catalog(dataDir);
+    const id = catalog.createCollection('q', '{}');
+    const log = new QueryLog(catalog, 0);
+    const search = (i: number) => ({ ...entry(id, Float32Array.of(0)), vector: null, k: (i % 50) + 1 });
+    let i = 0;
+    while (log.summary(id).searches <= QUERY_LOG_CAPACITY * QUERY_LOG_TRIM_TO) {
+      for (let j = 0; j < 4096; j++) log.record(search(i++));
+    }
+    // cross the bound: the log drops to the trim target, the newest searches kept
+    const kept = Math.floor(QUERY_LOG_CAPACITY * QUERY_LOG_TRIM_TO);
+    while (i <= QUERY_LOG_CAPACITY) log.record(search(i++));
+    log.flush();
+    const after = log.summary(id).searches;
+    expect(after).toBeGreaterThanOrEqual(kept);
+    expect(after).toBeLessThan(kept + 512);
+    const newest = catalog.sqlite
+      .prepare('SELECT k FROM query_log WHERE collection_id = ? ORDER BY id DESC LIMIT 1')
+      .get(id) as { k: number };
+    expect(newest.k).toBe(((i - 1) % 50) + 1);
+    // below the bound again: the next flushes only add
+    for (let j = 0; j < 1024; j++) log.record(search(i++));
+    log.flush();
+    expect(log.summary(id).searches).toBe(after + 1024);
     catalog.close();
   });
 });
