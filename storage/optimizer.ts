@@ -3,7 +3,7 @@ import type { TreeJson } from '../index-engine/hqi/tree-codec.js';
 import type { PartitionResult } from '../workers/protocol.js';
 import type { Catalog } from './catalog.js';
 import type { Collection, SegmentIndex } from './collection.js';
-import { type PartitionStatus, rewriteByLeaf, treeColumnsOf, treeRequest } from './partitioning.js';
+import { type PartitionStatus, rewriteByLeaf, treeRequest } from './partitioning.js';
 import { encodePointId } from './point-id.js';
 import type { Segment } from './segment.js';
 import { encodeIds, encodePayloads, encodeVectors, SEGMENT_FILES, SEGMENT_FORMAT_VERSION } from './segment-format.js';
@@ -271,10 +271,9 @@ export class Optimizer {
     for (const s of job.sources) s.optimizing = true;
     const built: number[] = [];
     try {
-      const columns = request === null ? null : treeColumnsOf(collection);
       const assignment = await partitionRows(
         job.sources,
-        request === null ? null : treeRequest(columns!, request),
+        request === null ? null : treeRequest(request),
         request === null ? collection.partition!.json : null,
         this.abort.signal,
       );
@@ -296,11 +295,15 @@ export class Optimizer {
         {
           catalog,
           buildIndex: (segment) => this.deps.buildIndex(segment, collection, this.abort.signal),
-          writeFiles: (segment, segmentId, index, leaf) =>
-            this.writeFiles(collection, segment, segmentId, segmentDir(dataDir, collection.name, segmentId), index, {
-              treeVersion: newTree?.version ?? collection.partition!.version,
-              leaf,
-            }),
+          writeFiles: (segment, segmentId, index, placement) =>
+            this.writeFiles(
+              collection,
+              segment,
+              segmentId,
+              segmentDir(dataDir, collection.name, segmentId),
+              index,
+              placement,
+            ),
           onProgress: (f) => {
             if (request !== null) status.progress = 0.1 + 0.9 * f;
           },

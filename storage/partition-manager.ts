@@ -138,8 +138,8 @@ export class PartitionManager {
     const status = this.statusOf(collection);
     if (status.state === 'building')
       throw new StrataError('STRATA_ERR_PARTITIONING_BUSY', [collection.name, collection.name]);
-    if (treeColumnsOf(collection).length === 0)
-      throw new StrataError('STRATA_ERR_PARTITIONING_NO_COLUMNS', [collection.name]);
+    const columns = treeColumnsOf(collection);
+    if (columns.length === 0) throw new StrataError('STRATA_ERR_PARTITIONING_NO_COLUMNS', [collection.name]);
     const filters: { filter: FilterJson; weight: number }[] =
       input.workload !== undefined
         ? input.workload.map((w) => ({ filter: w.filter, weight: w.weight ?? 1 }))
@@ -154,6 +154,7 @@ export class PartitionManager {
     }
     const settings = this.settingsOf(collection, input);
     const request: PartitionRequest = {
+      columns,
       workload,
       templates: [...new Set(filters.map((w) => filterTemplate(w.filter)!))],
       minLeafRows: settings.min_leaf_points ?? Math.max(1_000, Math.ceil(collection.pointsCount / 256)),

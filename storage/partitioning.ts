@@ -27,6 +27,8 @@ export type PartitionJobState = 'idle' | 'building' | 'done' | 'failed';
 
 /** What a re-partitioning was asked to do (POST /collections/{name}/partitioning). */
 export interface PartitionRequest {
+  /** The tree's candidate columns (treeColumnsOf, read when the request was made). */
+  readonly columns: readonly TreeColumn[];
   readonly workload: readonly WorkloadQuery[];
   /** The workload's predicate templates (query-template.ts), kept with the tree. */
   readonly templates: readonly string[];
@@ -91,9 +93,9 @@ export function treeColumnsOf(collection: Collection): TreeColumn[] {
   return columns;
 }
 
-export function treeRequest(columns: readonly TreeColumn[], request: PartitionRequest): TreeRequest {
+export function treeRequest(request: PartitionRequest): TreeRequest {
   return {
-    columns,
+    columns: request.columns,
     workload: request.workload,
     options: { minLeafRows: request.minLeafRows, maxLeaves: request.maxLeaves, maxCutsPerColumn: MAX_CUTS_PER_COLUMN },
   };
@@ -146,8 +148,13 @@ export interface PartitionJobDeps {
   readonly catalog: Catalog;
   /** Builds a segment's graph (and SQ8 codes) on the pool. */
   readonly buildIndex: (segment: Segment) => Promise<SegmentIndex>;
-  /** Writes a built segment's files durably into its directory. */
-  readonly writeFiles: (segment: Segment, segmentId: number, index: SegmentIndex, leaf: number | null) => Promise<void>;
+  /** Writes a built segment's files durably into its directory, its placement in the manifest. */
+  readonly writeFiles: (
+    segment: Segment,
+    segmentId: number,
+    index: SegmentIndex,
+    placement: { treeVersion: number; leaf: number | null },
+  ) => Promise<void>;
   readonly onProgress: (fraction: number) => void;
 }
 
@@ -175,7 +182,7 @@ export async function rewriteByLeaf(
     built.push(segmentId);
     const index: SegmentIndex =
       copy.segment.count < flatLeafRows ? { graph: null, sq8: null } : await deps.buildIndex(copy.segment);
-    await deps.writeFiles(copy.segment, segmentId, index, out.leaf);
+    await deps.writeFiles(copy.segment, segmentId, index, { treeVersion: version, leaf: out.leaf });
     made.push({ copy, segmentId, index, leaf: out.leaf });
     deps.onProgress((i + 1) / outputs.length);
   }

@@ -88,6 +88,7 @@ export async function searchCollection(
   const perQuery = await run(segments, queries, collection, routes);
   const metric = METRICS[collection.distance];
   const byUid = new Map(segments.map((s) => [s.uid, s]));
+  const position = new Map(segments.map((s, i) => [s.uid, i]));
   return inputs.map((input, qi) => {
     const rows = mergeRows(perQuery[qi]!, byUid, segments, metric.higherIsBetter);
     const offset = input.offset ?? 0;
@@ -113,7 +114,6 @@ export async function searchCollection(
         : { id, version: 0, score, payload, vector };
     });
     const plans: PlanReport[] = [];
-    const position = new Map(segments.map((s, i) => [s.uid, i]));
     for (const h of perQuery[qi]!) {
       for (const p of h.plans) {
         const segment = byUid.get(p.uid)!;
