@@ -2,7 +2,17 @@
 
 export { type BatchDeps, type BatchSegmentQuery, searchSegmentBatch } from './batch-search.js';
 export { CandidateHeap, ResultHeap } from './candidate-heap.js';
-export { ABSENT_CODE, type ColumnHandle, type ColumnKind, columnBytes, columnCell, columnView } from './column.js';
+export {
+  ABSENT_CODE,
+  type ColumnHandle,
+  type ColumnKind,
+  type ColumnLists,
+  ColumnWriter,
+  columnBytes,
+  columnCell,
+  columnView,
+  listsView,
+} from './column.js';
 export { dot, manhattan, squaredL2 } from './distance.js';
 export { buildColumnOrder, type ColumnOrder, type ColumnOrderOf } from './filter/column-order.js';
 export { compilePayloadPredicate, type PayloadPredicate } from './filter/compile.js';
@@ -126,6 +136,7 @@ export { createFloatScorer, floatScorerFactory, type Scorer, type ScorerFactory 
 export {
   decodePayload,
   isTombstoned,
+  payloadAt,
   type SegmentHandle,
   type SegmentView,
   setTombstone,

@@ -34,6 +34,12 @@ export interface SegmentHandle {
   readonly sq8: SharedArrayBuffer | null;
   /** No row will be appended (a frozen or sealed segment, with or without a graph): sorted columns stay valid. */
   readonly frozen?: boolean;
+  /**
+   * Names this handle's set of buffers (unique in the process): it changes whenever one of them is replaced (a
+   * column added, dropped or given lists, a graph attached), so a worker that holds the handle of a shape can be
+   * sent a reference instead of the buffers (workers/segment-wire.ts).
+   */
+  readonly shape?: number;
 }
 
 /** What a search loop reads: typed views plus a payload accessor (decoding is the caller's business). */
@@ -67,11 +73,14 @@ const decoder = new TextDecoder();
 
 /** Decodes row `offset`'s payload JSON from the arena; an empty range is an empty payload. */
 export function decodePayload(handle: SegmentHandle, offset: number): Record<string, unknown> {
-  const offsets = new Uint32Array(handle.payloadOffsets);
+  return payloadAt(new Uint32Array(handle.payloadOffsets), handle.payloadBytes, offset);
+}
+
+/** Row `offset`'s payload, given the offsets (a view) and the arena. */
+export function payloadAt(offsets: Uint32Array, bytes: SharedArrayBuffer, offset: number): Record<string, unknown> {
   const start = offsets[offset]!;
   const end = offsets[offset + 1]!;
   if (end <= start) return {};
   // TextDecoder cannot read shared memory directly: copy the (small) row out first.
-  const bytes = new Uint8Array(handle.payloadBytes, start, end - start).slice();
-  return JSON.parse(decoder.decode(bytes)) as Record<string, unknown>;
+  return JSON.parse(decoder.decode(new Uint8Array(bytes, start, end - start).slice())) as Record<string, unknown>;
 }

@@ -3,14 +3,12 @@ import { verifyHnsw } from '../index-engine/hnsw/graph.js';
 import {
   type ColumnHandle,
   type ColumnKind,
-  columnBytes,
-  columnCell,
-  columnView,
+  ColumnWriter,
   createSegmentMemory,
-  decodePayload,
   isTombstoned,
   maxRowsPerMemory,
   pagesFor,
+  payloadAt,
   rowCapacity,
   type SegmentHandle,
   type SegmentMemory,
@@ -29,6 +27,8 @@ const INITIAL_ROWS = 1024;
 const INITIAL_PAYLOAD_BYTES = 64 * 1024;
 
 let nextUid = 1;
+/** Handle shapes (SegmentHandle.shape): unique in the process, like uids. */
+let nextShape = 1;
 
 /**
  * One segment in memory, in the engine's shared layout (index-engine/segment-layout.ts). The growing segment
@@ -51,15 +51,14 @@ export class Segment {
   private readonly tombstones: Uint32Array;
   private readonly payloadOffsets: Uint32Array;
   /** Typed columns of indexed payload fields, by normalized path. */
-  private readonly columns = new Map<
-    string,
-    { handle: ColumnHandle; path: string[]; cells: Float64Array | Int32Array }
-  >();
+  private readonly columns = new Map<string, ColumnWriter>();
   private payloadEnd = 0;
   private graphBuf: SharedArrayBuffer | null = null;
   private sq8Buf: SharedArrayBuffer | null = null;
   private rows = 0;
   private deleted = 0;
+  /** The buffers the last handle carried, and their shape: a new shape when any of them is replaced. */
+  private shaped: { readonly buffers: readonly unknown[]; readonly shape: number } | null = null;
   frozen = false;
   /** Catalog id once the segment is sealed on disk (its rows then live in its files, not in `points`). */
   sealedId: number | null = null;
@@ -166,14 +165,9 @@ export class Segment {
    * keyword dictionary codes (the dictionary belongs to the collection).
    */
   addColumn(path: readonly string[], kind: ColumnKind, codeOf: (s: string) => number): void {
-    const handle: ColumnHandle = {
-      path: path.join('.'),
-      kind,
-      data: new SharedArrayBuffer(columnBytes(kind, this.capacity)),
-    };
-    const cells = columnView(handle);
-    for (let row = 0; row < this.rows; row++) cells[row] = columnCell(kind, this.payload(row), path, codeOf);
-    this.columns.set(handle.path, { handle, path: [...path], cells });
+    const column = new ColumnWriter([...path], kind, this.capacity);
+    for (let row = 0; row < this.rows; row++) column.set(row, this.payload(row), codeOf);
+    this.columns.set(column.handle.path, column);
   }
 
   dropColumn(path: string): void {
@@ -198,9 +192,7 @@ export class Segment {
     this.payloadOffsets[row + 1] = this.payloadEnd;
     if (this.columns.size > 0) {
       const value = payload();
-      for (const column of this.columns.values()) {
-        column.cells[row] = columnCell(column.handle.kind, value, column.path, codeOf);
-      }
+      for (const column of this.columns.values()) column.set(row, value, codeOf);
     }
     this.ids.push(id);
     // Publish last: a task dispatched from now on may read this row.
@@ -229,6 +221,7 @@ export class Segment {
 
   /** The shared buffers plus the rows visible now: what a worker task receives. */
   handle(): SegmentHandle {
+    const columns = [...this.columns.values()].map((c) => c.handle);
     return {
       uid: this.uid,
       dim: this.dim,
@@ -238,11 +231,22 @@ export class Segment {
       tombstones: this.tombstonesBuf,
       payloadOffsets: this.payloadOffsetsBuf,
       payloadBytes: this.payloadBytesBuf,
-      columns: [...this.columns.values()].map((c) => c.handle),
+      columns,
       graph: this.graphBuf,
       sq8: this.sq8Buf,
       frozen: this.frozen,
+      shape: this.shapeOf(columns),
     };
+  }
+
+  /** The shape of a handle with these columns: the last one's unless a buffer changed since (columns, graph, codes). */
+  private shapeOf(columns: readonly ColumnHandle[]): number {
+    const buffers = [this.graphBuf, this.sq8Buf, ...columns];
+    const last = this.shaped;
+    if (last === null || last.buffers.length !== buffers.length || last.buffers.some((b, i) => b !== buffers[i])) {
+      this.shaped = { buffers, shape: nextShape++ };
+    }
+    return this.shaped!.shape;
   }
 
   /** The row's payload as stored (UTF-8 JSON), a view. */
@@ -255,7 +259,7 @@ export class Segment {
   }
 
   payload(offset: number): Record<string, unknown> {
-    return decodePayload(this.handle(), offset);
+    return payloadAt(this.payloadOffsets, this.payloadBytesBuf, offset);
   }
 
   /** A copy of the row's stored vector. */

@@ -10,6 +10,7 @@ import {
   WORKER_ERROR_CODES,
 } from './protocol.js';
 import runTask from './search-task.js';
+import { SEGMENT_UNKNOWN, SegmentWire, type WireSegment } from './segment-wire.js';
 
 export interface SearchPoolOptions {
   /** Worker threads (default: one per core). */
@@ -68,6 +69,8 @@ export class SearchPool {
   private readonly orphaned = new Set<SegmentMemory>();
   /** Tasks handed to piscina and not settled yet (running or queued). */
   private inFlight = 0;
+  /** Which workers hold which segment handles: tasks then carry references, not the buffers. */
+  readonly wire = new SegmentWire();
 
   constructor(options: SearchPoolOptions = {}) {
     this.threads = options.threads ?? DEFAULT_SEARCH_POOL.threads;
@@ -113,10 +116,41 @@ export class SearchPool {
     if (this.piscina.queueSize >= this.maxQueue) {
       throw new PoolTaskError(WORKER_ERROR_CODES.overloaded, 'the task queue is at its limit');
     }
-    let envelope: Envelope<unknown>;
     this.inFlight++;
     try {
-      envelope = (await this.piscina.run(task, { signal: signal ?? NEVER })) as Envelope<unknown>;
+      const wired = this.wired(task);
+      let envelope = await this.post(wired, task, signal);
+      if (!envelope.ok && envelope.error.code === SEGMENT_UNKNOWN && wired.wire !== undefined) {
+        // the worker let a handle go or is new: once more with every handle in full
+        if (envelope.thread !== undefined) this.wire.forget(wired.wire, envelope.thread);
+        envelope = await this.post(task, task, signal);
+        if (envelope.ok && envelope.thread !== undefined && 'segments' in task)
+          this.wire.acknowledge(task.segments, envelope.thread);
+      } else if (envelope.ok && envelope.thread !== undefined && wired.wire !== undefined) {
+        this.wire.acknowledge(wired.wire, envelope.thread);
+      }
+      if (!envelope.ok) throw new PoolTaskError(envelope.error.code, envelope.error.message);
+      return envelope.value as TaskResult<T>;
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** A search or scan task with its segments as references where a live worker holds them. */
+  private wired(task: Task): Task & { readonly wire?: readonly WireSegment[] } {
+    if (task.kind !== 'search' && task.kind !== 'scan') return task;
+    return { ...task, segments: [], wire: this.wire.encode(task.segments, this.liveThreadIds()) };
+  }
+
+  /** Thread ids of the pool's live workers. */
+  liveThreadIds(): number[] {
+    return this.piscina.threads.map((t) => t.threadId);
+  }
+
+  /** Hands `sent` to piscina; `task` is what it stands for (its segments are reclaimed after an abort). */
+  private async post(sent: Task, task: Task, signal: AbortSignal | undefined): Promise<Envelope<unknown>> {
+    try {
+      return (await this.piscina.run(sent, { signal: signal ?? NEVER })) as Envelope<unknown>;
     } catch (e) {
       // piscina terminated the worker synchronously in the abort, before this runs: keep the task's segments
       // until that worker has exited, then free the scratch slots it held on them.
@@ -124,11 +158,7 @@ export class SearchPool {
       const message = e instanceof Error ? e.message : String(e);
       if (/queue is at limit/i.test(message)) throw new PoolTaskError(WORKER_ERROR_CODES.overloaded, message);
       throw new PoolTaskError(WORKER_ERROR_CODES.failed, message);
-    } finally {
-      this.inFlight--;
     }
-    if (!envelope.ok) throw new PoolTaskError(envelope.error.code, envelope.error.message);
-    return envelope.value as TaskResult<T>;
   }
 
   /**

@@ -9,6 +9,7 @@ import type { TreeJson } from '../index-engine/hqi/tree-codec.js';
 import type { HubnessStats, NormalizerOutput } from '../index-engine/hubness/index.js';
 import type { Condition, Distance, SegmentHandle } from '../index-engine/index.js';
 import type { CardinalityEstimate, PlanBranch } from '../index-engine/segment-search.js';
+import type { WireSegment } from './segment-wire.js';
 
 export interface SearchQuery {
   /** Prepared query vector (normalized for Cosine). */
@@ -53,6 +54,8 @@ export interface SearchTask {
    * or no `routes`, sends every query to the segment with its filter.
    */
   readonly routes?: readonly (Uint8Array | null)[];
+  /** Set by the pool: `segments` as sent (references to handles the worker holds); `segments` is then empty. */
+  readonly wire?: readonly WireSegment[];
 }
 
 /** Rows passing a filter (delete/scroll/count by filter), or only how many when `countOnly`. */
@@ -61,6 +64,8 @@ export interface ScanTask {
   readonly segments: readonly SegmentHandle[];
   readonly filter: Condition;
   readonly countOnly: boolean;
+  /** As SearchTask.wire. */
+  readonly wire?: readonly WireSegment[];
 }
 
 /** Builds the HNSW graph of a frozen segment over its shared vectors; returns the encoded graph. */
@@ -165,9 +170,11 @@ export interface TaskErrorEnvelope {
   readonly message: string;
 }
 
-export type Envelope<T> =
+/** A task's outcome, with the thread that ran it (the pool learns which worker holds which segments). */
+export type Envelope<T> = (
   | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: TaskErrorEnvelope };
+  | { readonly ok: false; readonly error: TaskErrorEnvelope }
+) & { readonly thread?: number };
 
 export type TaskResult<T extends Task> = T extends SearchTask
   ? QueryHits[]

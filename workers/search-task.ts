@@ -46,6 +46,7 @@ import type {
 import { WORKER_ERROR_CODES } from './protocol.js';
 import { SegmentCache } from './segment-cache.js';
 import { type SegmentVisit, segmentVisits } from './segment-visits.js';
+import { resolveWire, UnknownSegmentError } from './segment-wire.js';
 
 /**
  * The typed views of a segment, kept per uid while its row count stays the same (buffers never move). Like the
@@ -283,12 +284,16 @@ function scan(task: ScanTask): ScanHits {
 }
 
 export default function runTask(task: Task): Envelope<unknown> {
+  return { ...outcomeOf(task), thread: threadId };
+}
+
+function outcomeOf(task: Task): Envelope<unknown> {
   try {
     switch (task.kind) {
       case 'search':
-        return { ok: true, value: search(task) };
+        return { ok: true, value: search(task.wire ? { ...task, segments: resolveWire(task.wire) } : task) };
       case 'scan':
-        return { ok: true, value: scan(task) };
+        return { ok: true, value: scan(task.wire ? { ...task, segments: resolveWire(task.wire) } : task) };
       case 'build_graph':
         return { ok: true, value: buildGraph(task) };
       case 'dbnorm_normalizers':
@@ -306,6 +311,7 @@ export default function runTask(task: Task): Envelope<unknown> {
     }
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    return { ok: false, error: { code: WORKER_ERROR_CODES.failed, message } };
+    const code = e instanceof UnknownSegmentError ? e.code : WORKER_ERROR_CODES.failed;
+    return { ok: false, error: { code, message } };
   }
 }

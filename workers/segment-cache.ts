@@ -43,6 +43,22 @@ export class SegmentCache<T> {
     return entry.value;
   }
 
+  /** The entry for `uid` (marked used), or undefined: nothing is made. */
+  peek(uid: number): T | undefined {
+    const now = Date.now();
+    this.sweep(now);
+    const entry = this.last?.uid === uid ? this.last.entry : this.entries.get(uid);
+    if (entry !== undefined) entry.usedAt = now;
+    return entry?.value;
+  }
+
+  /** Stores `value` for `uid`, replacing what was there. */
+  set(uid: number, value: T): void {
+    this.get(uid, () => value);
+    const entry = this.entries.get(uid)!;
+    entry.value = value;
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -1,4 +1,4 @@
-import type { ColumnHandle } from '../column.js';
+import { type ColumnHandle, listsView } from '../column.js';
 import type { Condition, RangeBounds } from './condition.js';
 
 /**
@@ -70,4 +70,27 @@ export function cellPredicate(test: CellTest): (cell: number) => boolean {
   }
   const values = test.values;
   return (cell) => values.has(cell);
+}
+
+/**
+ * `fallback` (the payload's answer for a row whose cell is absent) with the rows a keyword column lists answered
+ * from their codes instead: such a row passes when one of its codes passes `test`, as the payload predicate's
+ * "any element matches" says. The fallback itself when the column has no lists.
+ */
+export function withListedRows(
+  column: ColumnHandle,
+  test: CellTest,
+  fallback: (offset: number) => boolean,
+): (offset: number) => boolean {
+  const lists = listsView(column);
+  if (lists === undefined) return fallback;
+  const { starts, codes } = lists;
+  const passes = cellPredicate(test);
+  return (o) => {
+    const end = starts[o + 1]!;
+    let i = starts[o]!;
+    if (i === end) return fallback(o);
+    for (; i < end; i++) if (passes(codes[i]!)) return true;
+    return false;
+  };
 }

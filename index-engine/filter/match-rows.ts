@@ -1,6 +1,6 @@
 import { type ColumnHandle, columnView } from '../column.js';
 import { isTombstoned, type SegmentView } from '../segment-layout.js';
-import { type CellTest, cellTestOf } from './cell-test.js';
+import { type CellTest, cellTestOf, withListedRows } from './cell-test.js';
 import { type ColumnOrder, type ColumnOrderOf, lowerBound, upperBound } from './column-order.js';
 import { compilePayloadPredicate } from './compile.js';
 import type { Condition } from './condition.js';
@@ -198,8 +198,12 @@ class RowEvaluator {
     return this.filterDomain(domain, (o) => hits[o]! >= min);
   }
 
-  /** A column-backed condition: present cells tested in a typed loop, absent ones by the payload. */
-  private leaf(column: ColumnHandle, test: CellTest, fallback: (o: number) => boolean, domain: Domain): Rows {
+  /**
+   * A column-backed condition: present cells tested in a typed loop, listed keyword rows by their codes, absent
+   * ones by the payload.
+   */
+  private leaf(column: ColumnHandle, test: CellTest, payloadTest: (o: number) => boolean, domain: Domain): Rows {
+    const fallback = withListedRows(column, test, payloadTest);
     const order = domain === null ? this.orderOf?.(column) : undefined;
     if (order !== undefined) {
       const ranges = slices(order, test);
@@ -213,7 +217,7 @@ class RowEvaluator {
           n += b - a;
         }
         for (let i = 0; i < order.absent.length; i++) if (fallback(order.absent[i]!)) out[n++] = order.absent[i]!;
-        return inRowOrder(out.subarray(0, n), this.count);
+        return inRowOrder(out.subarray(0, n), this.count, order.repeats && ranges.length > 1);
       }
     }
     const cells = columnView(column);
@@ -279,16 +283,22 @@ function slices(order: ColumnOrder, test: CellTest): [number, number][] {
 const BITSET_SORT_SHARE = 1 / 256;
 
 /**
- * `rows` (distinct offsets below `count`) in ascending order, sorted in place. The slices of a sorted column come
- * in value order; one value's slice is already in row order (the column's sort keeps ties by row), so that is
- * checked first.
+ * `rows` (offsets below `count`; distinct unless `repeats`) in ascending order without repeats, sorted in place. The
+ * slices of a sorted column come in value order; one value's slice is already in row order (the column's sort
+ * keeps ties by row), so that is checked first.
  */
-function inRowOrder(rows: Rows, count: number): Rows {
+function inRowOrder(rows: Rows, count: number, repeats = false): Rows {
   const n = rows.length;
   let i = 1;
   while (i < n && rows[i - 1]! < rows[i]!) i++;
   if (i >= n) return rows;
-  if (n < count * BITSET_SORT_SHARE) return rows.sort();
+  if (n < count * BITSET_SORT_SHARE) {
+    rows.sort();
+    if (!repeats) return rows;
+    let kept = 1;
+    for (let j = 1; j < n; j++) if (rows[j] !== rows[kept - 1]) rows[kept++] = rows[j]!;
+    return rows.subarray(0, kept);
+  }
   const words = new Int32Array((count + 31) >>> 5);
   for (let j = 0; j < n; j++) {
     const o = rows[j]!;
@@ -303,7 +313,7 @@ function inRowOrder(rows: Rows, count: number): Rows {
       bits ^= low;
     }
   }
-  return rows;
+  return rows.subarray(0, at);
 }
 
 /** The typed-array loop of a range (or one value) over the whole segment or a domain. */

@@ -1,6 +1,6 @@
-import { type ColumnHandle, columnView } from '../column.js';
+import { type ColumnHandle, columnView, listsView } from '../column.js';
 import type { SegmentView } from '../segment-layout.js';
-import { cellPredicate, cellTestOf } from './cell-test.js';
+import { cellPredicate, cellTestOf, withListedRows } from './cell-test.js';
 import { compilePayloadPredicate } from './compile.js';
 import type { Condition } from './condition.js';
 
@@ -73,7 +73,7 @@ export function compileRowPredicate(condition: Condition, segment: SegmentView):
       case 'range': {
         const column = columns.get(c.path.join('.'));
         const test = column && cellTestOf(c, column);
-        if (test) return withFallback(cellPredicate(test), column, fallback(c));
+        if (test) return withFallback(cellPredicate(test), column, withListedRows(column, test, fallback(c)));
         return fallback(c);
       }
       case 'has_id': {
@@ -124,18 +124,25 @@ function anyOf(parts: RowPredicate[]): RowPredicate {
 }
 
 /**
- * Whether most rows have a typed cell in the column (a sample of 32): a column of lists (tags) or of mostly absent
- * values sends most rows to the payload anyway, so a test of it is not cheap.
+ * Whether most rows have a typed cell or a list of codes in the column (a sample of 32): a column of mostly
+ * absent values sends most rows to the payload anyway, so a test of it is not cheap.
  */
 function mostlyTyped(column: ColumnHandle, count: number): boolean {
   const cells = columnView(column);
+  const starts = listsView(column)?.starts;
   const rows = Math.min(count, cells.length);
   if (rows === 0) return true;
   const samples = Math.min(32, rows);
   let typed = 0;
   for (let i = 0; i < samples; i++) {
-    const cell = cells[Math.floor((i * rows) / samples)]!;
-    if (column.kind === 'keyword' ? cell >= 0 : !Number.isNaN(cell)) typed++;
+    const o = Math.floor((i * rows) / samples);
+    const cell = cells[o]!;
+    if (
+      column.kind === 'keyword'
+        ? cell >= 0 || (starts !== undefined && starts[o]! < starts[o + 1]!)
+        : !Number.isNaN(cell)
+    )
+      typed++;
   }
   return typed * 2 > samples;
 }

@@ -7,9 +7,7 @@ import {
 } from '../../../dist/index-engine/filter/cell-test.js';
 import {
   buildColumnOrder,
-  columnBytes,
-  columnCell,
-  columnView,
+  ColumnWriter,
   compilePayloadPredicate,
   compileRowPredicate,
   isColumnFilter,
@@ -50,7 +48,9 @@ const numberish = fc.oneof(
 );
 const wordish = fc.oneof(
   { weight: 8, arbitrary: fc.constantFrom(...WORDS) },
-  { weight: 1, arbitrary: fc.constantFrom<Json>(null, 3, ['red', 'blue'], ['teal'], 'unseen') },
+  { weight: 1, arbitrary: fc.constantFrom<Json>(null, 3, ['teal'], 'unseen', ['red', 3], [['red']]) },
+  // lists of strings, repeats included: listed in the keyword column's codes
+  { weight: 3, arbitrary: fc.array(fc.constantFrom(...WORDS, 'unseen'), { minLength: 2, maxLength: 4 }) },
 );
 const boolish = fc.oneof(
   { weight: 6, arbitrary: fc.boolean() },
@@ -114,7 +114,7 @@ function conditionArb(rows: number): fc.Arbitrary<Condition> {
   return tree;
 }
 
-/** Builds a segment view the way storage does: columns from columnCell, a keyword dictionary, tombstones. */
+/** Builds a segment view the way storage does: columns from ColumnWriter (lists included), a keyword dictionary, tombstones. */
 function segmentOf(payloads: Record<string, Json>[], deleted: number[], withOrders: boolean) {
   const count = payloads.length;
   const dictionary = new Map<string, number>();
@@ -123,12 +123,11 @@ function segmentOf(payloads: Record<string, Json>[], deleted: number[], withOrde
     return dictionary.get(s)!;
   };
   const columns = COLUMNS.map(([path, kind]) => {
-    const handle = { path, kind, data: new SharedArrayBuffer(columnBytes(kind, Math.max(1, count))) };
-    const cells = columnView(handle);
+    const column = new ColumnWriter(path.split('.'), kind, Math.max(1, count));
     payloads.forEach((p, o) => {
-      cells[o] = columnCell(kind, p, path.split('.'), codeOf);
+      column.set(o, p, codeOf);
     });
-    return handle;
+    return column.handle;
   });
   const tombstones = new Uint32Array(tombstoneWords(Math.max(1, count)));
   for (const o of deleted) if (o < count) setTombstone(tombstones, o);
@@ -207,6 +206,9 @@ describe('index-driven filter evaluation', () => {
     const payloads = Array.from({ length: 5000 }, (_, i) => {
       if (i % 97 === 0) return { n: 'absent', k: 5 };
       if (i % 89 === 0) return {};
+      // every fifth row a list of words: posting lists then overlap by row (w<a> and w<a + 5> share rows)
+      if (i % 5 === 0)
+        return { n: (i * 37) % 1000, k: [WORDS[i % 4]!, `w${i % 1000}`, `w${(i + 5) % 1000}`], p: i % 10 };
       return { n: (i * 37) % 1000, k: WORDS[i % 4]!, p: i % 10 };
     });
     fc.assert(
@@ -231,8 +233,11 @@ describe('index-driven filter evaluation', () => {
           expect(isColumnFilter(condition, segment.columns)).toBe(false); // `p` has no column
           const indexed = { kind: 'and', items: (condition.items as Condition[]).slice(0, 2) };
           expect(isColumnFilter(indexed, segment.columns)).toBe(true);
+          // a match on two rare words: two slices of the sorted keyword column, some listed rows in both
+          const a = 5 * (Math.abs(lo) % 199);
+          const either = resolve({ kind: 'match', path: ['k'], values: [`w${a}`, `w${a + 5}`] }, dictionary);
           const deletedSet = new Set(deleted);
-          for (const c of [condition, indexed]) {
+          for (const c of [condition, indexed, either]) {
             const test = compilePayloadPredicate(c);
             const want = payloads.flatMap((p, o) => (!deletedSet.has(o) && test(p, 7, o) ? [o] : []));
             expect([...matchingRows(c, segment, segment.columnOrder)]).toEqual(want);
