@@ -52,6 +52,23 @@ export function columnBytes(kind: ColumnKind, capacity: number): number {
   return kind === 'keyword' ? capacity * 4 : capacity * 8;
 }
 
+const byPathCache = new WeakMap<readonly ColumnHandle[], ReadonlyMap<string, ColumnHandle>>();
+const NO_COLUMNS: ReadonlyMap<string, ColumnHandle> = new Map();
+
+/**
+ * A segment's columns by path. Kept per columns array: a worker resolves a segment reference to the same handle,
+ * hence the same array, task after task, and every filter compiled over the segment needs this map.
+ */
+export function columnsByPath(columns: readonly ColumnHandle[] | undefined): ReadonlyMap<string, ColumnHandle> {
+  if (columns === undefined || columns.length === 0) return NO_COLUMNS;
+  let map = byPathCache.get(columns);
+  if (map === undefined) {
+    map = new Map(columns.map((c) => [c.path, c]));
+    byPathCache.set(columns, map);
+  }
+  return map;
+}
+
 export function columnView(column: ColumnHandle): Float64Array | Int32Array {
   return column.kind === 'keyword' ? new Int32Array(column.data) : new Float64Array(column.data);
 }

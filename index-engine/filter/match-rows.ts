@@ -1,4 +1,4 @@
-import { type ColumnHandle, columnView } from '../column.js';
+import { type ColumnHandle, columnsByPath, columnView } from '../column.js';
 import { isTombstoned, type SegmentView } from '../segment-layout.js';
 import { type CellTest, cellTestOf, withListedRows } from './cell-test.js';
 import { type ColumnOrder, type ColumnOrderOf, lowerBound, upperBound } from './column-order.js';
@@ -29,7 +29,7 @@ const ORDER_SHARE = 1 / 4;
  * not are better tested row by row where the search needs them (payloads decoded lazily).
  */
 export function isColumnFilter(condition: Condition, columns: readonly ColumnHandle[] | undefined): boolean {
-  const byPath = new Map((columns ?? []).map((c) => [c.path, c]));
+  const byPath = columnsByPath(columns);
   const check = (c: Condition): boolean => {
     switch (c.kind) {
       case 'and':
@@ -67,13 +67,13 @@ type SegmentColumns = Pick<SegmentView, 'uid' | 'count' | 'columns'>;
 
 /** Upper bounds on the rows conditions let through, from the sorted columns' slice lengths. */
 class ColumnBounds {
-  private readonly columns: Map<string, ColumnHandle>;
+  private readonly columns: ReadonlyMap<string, ColumnHandle>;
 
   constructor(
     private readonly segment: SegmentColumns,
     private readonly orderOf: ColumnOrderOf | undefined,
   ) {
-    this.columns = new Map((segment.columns ?? []).map((c) => [c.path, c]));
+    this.columns = columnsByPath(segment.columns);
   }
 
   /**
@@ -128,7 +128,7 @@ export function matchingRows(condition: Condition, segment: SegmentView, orderOf
 }
 
 class RowEvaluator {
-  private readonly columns: Map<string, ColumnHandle>;
+  private readonly columns: ReadonlyMap<string, ColumnHandle>;
   private readonly count: number;
   private readonly bounds: ColumnBounds;
   private cachedOffset = -1;
@@ -138,7 +138,7 @@ class RowEvaluator {
     private readonly segment: SegmentView,
     private readonly orderOf: ColumnOrderOf | undefined,
   ) {
-    this.columns = new Map((segment.columns ?? []).map((c) => [c.path, c]));
+    this.columns = columnsByPath(segment.columns);
     this.count = segment.count;
     this.bounds = new ColumnBounds(segment, orderOf);
   }

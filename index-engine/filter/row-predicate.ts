@@ -1,4 +1,4 @@
-import { type ColumnHandle, columnView, listsView } from '../column.js';
+import { type ColumnHandle, columnsByPath, columnView, listsView } from '../column.js';
 import type { SegmentView } from '../segment-layout.js';
 import { cellPredicate, cellTestOf, withListedRows } from './cell-test.js';
 import { compilePayloadPredicate } from './compile.js';
@@ -13,7 +13,7 @@ export type RowPredicate = (offset: number) => boolean;
  * condition reads the row's payload, decoded lazily and at most once per row.
  */
 export function compileRowPredicate(condition: Condition, segment: SegmentView): RowPredicate {
-  const columns = new Map((segment.columns ?? []).map((c) => [c.path, c]));
+  const columns = columnsByPath(segment.columns);
   let cachedOffset = -1;
   let cachedPayload: unknown;
   const payloadOf = (offset: number): unknown => {
