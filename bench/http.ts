@@ -10,6 +10,10 @@ import { type BenchConfig, makeRow, type Row } from './rows.js';
 import { type SearchTarget, searchSuite } from './search-suite.js';
 
 const READY_TIMEOUT_MS = 60_000;
+/** The node flags of `npm start` and the Dockerfile (test/unit checks that the three agree). */
+export const SERVER_NODE_FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=20', '--expose-gc'] as const;
+/** The glibc malloc settings of `npm start` and the Dockerfile (the README's Configuration section says why). */
+export const SERVER_MALLOC_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '262144' } as const;
 const STOP_TIMEOUT_MS = 15_000;
 
 export async function freePort(): Promise<number> {
@@ -46,25 +50,24 @@ export class ServerProcess {
 
   constructor(root: string, port: number, dataDir: string, threads: number) {
     this.base = `http://127.0.0.1:${port}`;
-    // started the way the Dockerfile and `npm start` start it (a small young generation, see workers/pool.ts)
+    // started the way the Dockerfile and `npm start` start it: a small young generation (workers/pool.ts), heaps
+    // grown by at most 20 % between major GCs, and gc() for the workers' collections after a segment is retired
+    // (workers/segment-cache.ts); the README's Configuration section says why
     // STRATA_BENCH_NODE_ARGS: extra node flags for the server (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof to profile it)
     const extra = (process.env.STRATA_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
-    this.child = spawn(
-      process.execPath,
-      ['--max-semi-space-size=2', ...extra, path.join(root, 'dist/server/main.js')],
-      {
-        cwd: root,
-        env: {
-          ...process.env,
-          STRATA_HOST: '127.0.0.1',
-          STRATA_PORT: String(port),
-          STRATA_DATA_DIR: dataDir,
-          STRATA_LOG_LEVEL: 'warn',
-          STRATA_WORKERS: String(threads),
-        },
-        stdio: ['ignore', 'inherit', 'inherit'],
+    this.child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...extra, path.join(root, 'dist/server/main.js')], {
+      cwd: root,
+      env: {
+        ...SERVER_MALLOC_ENV,
+        ...process.env,
+        STRATA_HOST: '127.0.0.1',
+        STRATA_PORT: String(port),
+        STRATA_DATA_DIR: dataDir,
+        STRATA_LOG_LEVEL: 'warn',
+        STRATA_WORKERS: String(threads),
       },
-    );
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
 

@@ -10,7 +10,9 @@ import { machine } from './report.js';
  * Soak test (`npm run bench:soak -- --minutes 10`): mixed load (searches, filtered searches, upserts that
  * overwrite a fixed id space, deletes, payload edits, counts) from several clients against the real server
  * for a long time. Reports the server's resident memory over time (after warm-up it must stay within 10 %:
- * max / min <= 1.10), answers by status (only 200, and 503 under overload, are allowed) and throughput.
+ * max / min <= 1.10) with what it is made of (anonymous and file-backed pages, the main thread's and the worker
+ * threads' V8 heaps: which part moves), answers by status (only 200, and 503 under overload, are allowed) and
+ * throughput.
  * Writes bench/results/soak.json.
  */
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -56,26 +58,46 @@ interface Sample {
   /** The main thread's V8 heap in use and its external memory (buffers), MiB: which part of RSS moves. */
   readonly heapMiB: number;
   readonly externalMiB: number;
+  /** The worker threads' V8 heaps (in use, summed), MiB: not in heapMiB. */
+  readonly workerHeapMiB: number;
+  /** Resident memory by kind of page (Linux): anonymous (heaps, malloc, segment memories) and file-backed. */
+  readonly anonMiB: number;
+  readonly fileMiB: number;
   readonly opsPerSecond: number;
   readonly loadAverage: number;
 }
 
 /** The server's resident memory and the soak collection's segments and backlog rows, from /metrics. */
-async function serverGauges(
-  server: ServerProcess,
-): Promise<{ rssBytes: number; segments: number; backlog: number; heapBytes: number; externalBytes: number }> {
+async function serverGauges(server: ServerProcess): Promise<{
+  rssBytes: number;
+  segments: number;
+  backlog: number;
+  heapBytes: number;
+  externalBytes: number;
+  workerHeapBytes: number;
+  anonBytes: number;
+  fileBytes: number;
+}> {
   const res = await fetch(`${server.base}/metrics`);
   const text = await res.text();
   const rss = /^strata_process_resident_memory_bytes (\d+)/m.exec(text);
   if (!rss) throw new Error('no strata_process_resident_memory_bytes in /metrics');
   const gauge = (name: string) =>
     Number(new RegExp(`^${name}\\{collection="${COLLECTION}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+  const kind = (k: string) =>
+    Number(
+      new RegExp(`^strata_process_resident_memory_kind_bytes\\{kind="${k}"\\} (\\d+)`, 'm').exec(text)?.[1] ??
+        Number.NaN,
+    );
   return {
     rssBytes: Number(rss[1]),
     segments: gauge('strata_collection_segments'),
     backlog: gauge('strata_collection_backlog_rows'),
     heapBytes: Number(/^strata_nodejs_heap_size_used_bytes (\d+)/m.exec(text)?.[1] ?? Number.NaN),
     externalBytes: Number(/^strata_nodejs_external_memory_bytes (\d+)/m.exec(text)?.[1] ?? Number.NaN),
+    workerHeapBytes: Number(/^strata_worker_heap_used_bytes (\d+)/m.exec(text)?.[1] ?? Number.NaN),
+    anonBytes: kind('anon'),
+    fileBytes: kind('file'),
   };
 }
 
@@ -215,13 +237,16 @@ async function main(): Promise<void> {
           backlogRows: gauges.backlog,
           heapMiB: Math.round(gauges.heapBytes / 2 ** 20),
           externalMiB: Math.round(gauges.externalBytes / 2 ** 20),
+          workerHeapMiB: Math.round(gauges.workerHeapBytes / 2 ** 20),
+          anonMiB: Math.round(gauges.anonBytes / 2 ** 20),
+          fileMiB: Math.round(gauges.fileBytes / 2 ** 20),
           opsPerSecond: Math.round(((completed - last) * 1000) / SAMPLE_MS),
           loadAverage: loadAverage(),
         };
         last = completed;
         samples.push(sample);
         process.stderr.write(
-          `  t=${sample.seconds}s rss=${sample.rssMiB} MiB (heap ${sample.heapMiB}, external ${sample.externalMiB}) segments=${sample.segments} backlog=${sample.backlogRows} ${sample.opsPerSecond} ops/s load ${sample.loadAverage}\n`,
+          `  t=${sample.seconds}s rss=${sample.rssMiB} MiB (anon ${sample.anonMiB}, file ${sample.fileMiB}; main heap ${sample.heapMiB}, external ${sample.externalMiB}, worker heaps ${sample.workerHeapMiB}) segments=${sample.segments} backlog=${sample.backlogRows} ${sample.opsPerSecond} ops/s load ${sample.loadAverage}\n`,
         );
       }
     })();

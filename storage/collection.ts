@@ -123,6 +123,8 @@ export class Collection {
   unavailable: StrataError | null = null;
   /** Called when the layout may need work: a segment froze, or sealed rows were deleted (the optimizer looks). */
   onNeedsOptimization: (() => void) | null = null;
+  /** Segments that left the collection (replaced by a rewrite): the pool's threads drop what they cache of them. */
+  onSegmentsRetired: ((uids: readonly number[]) => void) | null = null;
   writeHooks: WriteHooks | null = null;
   /** HQI: the live partition tree, or null (no tree: every segment is visited by every query). */
   partition: PartitionLayout | null = null;
@@ -401,7 +403,7 @@ export class Collection {
     for (const { segment: source, offset: row } of rows) {
       segment.append(
         source.ids[row]!,
-        source.vector(row),
+        source.vectorView(row),
         source.payloadBytesOf(row),
         () => source.payload(row),
         this.codeOf,
@@ -461,6 +463,7 @@ export class Collection {
       const kept = this.segments.filter((s) => !sources.includes(s));
       kept.splice(first, 0, ...outputs.map((o) => o.copy.segment));
       this.segments.splice(0, this.segments.length, ...kept);
+      this.onSegmentsRetired?.(sources.map((s) => s.uid));
     });
   }
 

@@ -428,6 +428,7 @@ export class Database {
       moved.length = 0;
       if (old !== null) {
         for (const s of old.segments) if (s.sealedId !== null) discardDir(segmentDir(this.dataDir, name, s.sealedId));
+        this.pool.retire(old.segments.map((s) => s.uid));
       }
       const collection = await this.load({ id: collectionId, name, config: snap.configText });
       this.collections.set(name, collection);
@@ -459,6 +460,7 @@ export class Database {
       this.writeGate,
     );
     collection.onNeedsOptimization = () => this.optimizer.schedule(collection);
+    collection.onSegmentsRetired = (uids) => this.pool.retire(uids);
     collection.admitRows = () => this.backlog.admit(collection);
     this.hubness.attach(collection);
     return collection;
@@ -505,6 +507,7 @@ export class Database {
     collection.dropped = true;
     this.collections.delete(name);
     this.hubness.detach(collection);
+    this.pool.retire(collection.segments.map((s) => s.uid));
     // the catalog no longer knows the files; a crash before this finishes leaves orphans removed at start
     discardDir(collectionDir(this.dataDir, name));
     return true;

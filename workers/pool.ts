@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { Piscina } from 'piscina';
 import { reclaimScratch, type SegmentMemory } from '../index-engine/index.js';
+import { type HeapFigures, WorkerHeaps } from './heap-report.js';
 import {
   type Envelope,
   type QueryHits,
@@ -10,6 +11,7 @@ import {
   WORKER_ERROR_CODES,
 } from './protocol.js';
 import runTask from './search-task.js';
+import { announceRetired, createRetireLog } from './segment-cache.js';
 import { SEGMENT_UNKNOWN, SegmentWire, type WireSegment } from './segment-wire.js';
 
 export interface SearchPoolOptions {
@@ -29,6 +31,8 @@ export interface PoolStats {
   readonly queued: number;
   /** Tasks finished since start. */
   readonly completed: number;
+  /** The worker threads' V8 heaps, summed (each reports at the start of a task, at most every 2 s; heap-report.ts). */
+  readonly workerHeap: HeapFigures;
 }
 
 /**
@@ -71,6 +75,9 @@ export class SearchPool {
   private inFlight = 0;
   /** Which workers hold which segment handles: tasks then carry references, not the buffers. */
   readonly wire = new SegmentWire();
+  private readonly heaps = new WorkerHeaps();
+  /** Uids of retired segments, read by every worker at its next task (segment-cache.ts). */
+  private readonly retireLog = createRetireLog();
 
   constructor(options: SearchPoolOptions = {}) {
     this.threads = options.threads ?? DEFAULT_SEARCH_POOL.threads;
@@ -82,6 +89,7 @@ export class SearchPool {
       maxQueue: this.maxQueue,
       idleTimeout: Number.POSITIVE_INFINITY,
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+      workerData: { retireLog: this.retireLog },
     });
     this.piscina.on('workerDestroy', (worker: { id: number }) => this.onWorkerDestroy(worker.id));
   }
@@ -102,6 +110,7 @@ export class SearchPool {
       busy: Math.max(0, threads - this.piscina.idleThreads),
       queued: this.piscina.queueSize,
       completed: this.piscina.completed,
+      workerHeap: this.heaps.total(this.piscina.threads.map((t) => t.threadId)),
     };
   }
 
@@ -172,6 +181,14 @@ export class SearchPool {
     return envelope.value as QueryHits[];
   }
 
+  /**
+   * Segments replaced (merge, vacuum, re-partitioning) or dropped with their collection: every thread's caches
+   * let go of them now, so their shared memory can be freed (segment-cache.ts).
+   */
+  retire(uids: readonly number[]): void {
+    if (!this.closing) announceRetired(this.retireLog, uids);
+  }
+
   /** A worker was terminated (an aborted task): once it has exited, reclaim its scratch leases. */
   private onWorkerDestroy(threadId: number): void {
     if (this.closing) return;
@@ -188,6 +205,7 @@ export class SearchPool {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.heaps.close();
     await this.piscina.close();
   }
 }

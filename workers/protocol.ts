@@ -81,8 +81,9 @@ export interface BuildGraphTask {
 }
 
 export interface BuiltGraph {
+  /** The encoded graph, over a SharedArrayBuffer of its own (handed over, not copied). */
   readonly graph: Uint8Array;
-  /** The SQ8 bundle when quantization was asked for. */
+  /** The SQ8 bundle when quantization was asked for, shared the same way. */
   readonly sq8: Uint8Array | null;
   readonly ms: number;
 }

@@ -6,7 +6,7 @@
 import { threadId } from 'node:worker_threads';
 import { type BatchSegmentQuery, searchSegmentBatch } from '../index-engine/batch-search.js';
 import { buildHnsw } from '../index-engine/hnsw/build.js';
-import { encodeHnsw } from '../index-engine/hnsw/format.js';
+import { encodeHnswInto, hnswByteLength } from '../index-engine/hnsw/format.js';
 import type { HnswGraph } from '../index-engine/hnsw/graph.js';
 import { computeNormalizers, hubnessStats } from '../index-engine/hubness/index.js';
 import {
@@ -29,6 +29,7 @@ import { trainSq8 } from '../index-engine/quantization/sq8-train.js';
 import type { SegmentHits } from '../index-engine/segment-search.js';
 import { searchSegment } from '../index-engine/segment-search.js';
 import { columnOrderOf, graphOf, memoryOf, sq8Of } from './graph-cache.js';
+import { reportHeap } from './heap-report.js';
 import { partition } from './partition-task.js';
 import { payloadReader } from './payload-cache.js';
 import type {
@@ -44,7 +45,7 @@ import type {
   Task,
 } from './protocol.js';
 import { WORKER_ERROR_CODES } from './protocol.js';
-import { SegmentCache } from './segment-cache.js';
+import { beginTask, collectSoon, SegmentCache } from './segment-cache.js';
 import { type SegmentVisit, segmentVisits } from './segment-visits.js';
 import { resolveWire, UnknownSegmentError } from './segment-wire.js';
 
@@ -247,9 +248,23 @@ function buildGraph(task: BuildGraphTask): BuiltGraph {
   if (task.quantization !== null) {
     const params = trainSq8(vectors, segment.dim, segment.count, { quantile: task.quantization.quantile, seed });
     const encoded = encodeSq8(params, vectors, segment.dim, segment.count);
-    sq8 = new Uint8Array(encodeSq8Bundle(params, encoded, segment.count));
+    sq8 = shared(new Uint8Array(encodeSq8Bundle(params, encoded, segment.count)));
   }
-  return { graph: new Uint8Array(encodeHnsw(graph)), sq8, ms: performance.now() - started };
+  // Encoded straight into shared memory: the main thread attaches it to the segment as it is (Segment.attachIndex),
+  // where an ArrayBuffer was copied into the message and copied again into a SharedArrayBuffer, two graph-sized
+  // allocations per build in the main thread's malloc.
+  const encodedGraph = new SharedArrayBuffer(hnswByteLength(graph));
+  encodeHnswInto(graph, encodedGraph, 0);
+  // the build's scratch (links and distances of every node, about 400 bytes per row) is garbage now: collect it
+  // at the next task rather than at the worker's next major GC, which may be tens of seconds away
+  collectSoon();
+  return { graph: new Uint8Array(encodedGraph), sq8, ms: performance.now() - started };
+}
+
+function shared(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+  out.set(bytes);
+  return out;
 }
 
 function scan(task: ScanTask): ScanHits {
@@ -284,6 +299,11 @@ function scan(task: ScanTask): ScanHits {
 }
 
 export default function runTask(task: Task): Envelope<unknown> {
+  // on a worker: let go of retired segments (and collect them), and report the heap to the pool; piscina's
+  // workers run no event loop between tasks, so this is where a worker does its housekeeping
+  const now = Date.now();
+  beginTask(now);
+  reportHeap(now);
   return { ...outcomeOf(task), thread: threadId };
 }
 

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -79,6 +80,39 @@ export default fp(
       registers: [register],
       collect() {
         this.set(db.writeGate.size);
+      },
+    });
+    // The workers' isolates: their heaps are in the process's resident memory but not in strata_nodejs_heap_*
+    // (the main thread's). Summed over the live workers, from their last report (every 2 s).
+    const workerHeap = [
+      ['strata_worker_heap_used_bytes', 'V8 heap in use in the worker threads, summed', 'usedBytes'],
+      ['strata_worker_heap_size_bytes', 'V8 heap reserved by the worker threads, summed', 'sizeBytes'],
+      [
+        'strata_worker_external_memory_bytes',
+        'Off-heap memory (buffers) held by the worker threads, summed',
+        'externalBytes',
+      ],
+    ] as const;
+    for (const [name, help, field] of workerHeap) {
+      new Gauge({
+        name,
+        help,
+        registers: [register],
+        collect() {
+          this.set(db.poolStats().workerHeap[field]);
+        },
+      });
+    }
+    // Which kind of page the resident memory is (Linux): anonymous (heaps, malloc, segment memories), file
+    // (code, mapped files) or shared memory. The total is strata_process_resident_memory_bytes.
+    new Gauge({
+      name: 'strata_process_resident_memory_kind_bytes',
+      help: 'Resident memory by kind of page (anon, file, shmem), from /proc/self/status (Linux only)',
+      labelNames: ['kind'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const [kind, bytes] of Object.entries(residentByKind())) this.set({ kind }, bytes);
       },
     });
     new Counter({
@@ -180,3 +214,17 @@ export default fp(
   },
   { name: 'metrics', dependencies: ['storage'] },
 );
+
+/** RssAnon, RssFile and RssShmem of /proc/self/status in bytes; empty where there is no /proc (not Linux). */
+function residentByKind(): Record<string, number> {
+  let status: string;
+  try {
+    status = fs.readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    return {};
+  }
+  const out: Record<string, number> = {};
+  for (const m of status.matchAll(/^Rss(Anon|File|Shmem):\s+(\d+) kB$/gm))
+    out[m[1]!.toLowerCase()] = Number(m[2]) * 1024;
+  return out;
+}

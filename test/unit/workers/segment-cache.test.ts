@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 // @ts-expect-error compiled JavaScript without a declaration next to the test
-import { SegmentCache } from '../../../dist/workers/segment-cache.js';
+import { announceRetired, createRetireLog, SegmentCache } from '../../../dist/workers/segment-cache.js';
 
 describe('SegmentCache', () => {
   afterEach(() => {
@@ -42,5 +42,21 @@ describe('SegmentCache', () => {
     expect(cache.get(3, () => 'again')).toBe(3);
     expect(cache.get(1, () => 'again')).toBe(1);
     expect(cache.get(2, () => 'again')).toBe('again');
+  });
+
+  it('lets go of retired segments at once, in every cache of the thread, and logs them for the workers', () => {
+    const a = new SegmentCache(60_000, 256);
+    const b = new SegmentCache(60_000, 256);
+    for (const uid of [1, 2, 3]) {
+      a.get(uid, () => uid);
+      b.get(uid, () => uid);
+    }
+    const log = createRetireLog();
+    announceRetired(log, [1, 3]);
+    expect([a.size, b.size]).toEqual([1, 1]);
+    expect(a.get(1, () => 'again')).toBe('again');
+    expect(b.get(2, () => 'again')).toBe(2);
+    // word 0 counts the uids written, then the ring
+    expect(Array.from(new Int32Array(log, 0, 3))).toEqual([2, 1, 3]);
   });
 });
