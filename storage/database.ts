@@ -666,8 +666,9 @@ export class Database {
     const indices = queries.map((_, i) => i);
     const threads = background ? 1 : this.pool.threads;
     // HQI: a routed batch is split by leaf segments, all queries in each task, so that a worker scores each
-    // segment's queries together (shared work); else queries are split across workers.
-    const byLeaf = routes !== null && queries.length > 1 && threads > 1;
+    // segment's queries together (shared work); else (and when there are fewer segments than workers, which
+    // would leave workers idle) queries are split across workers.
+    const byLeaf = routes !== null && queries.length > 1 && threads > 1 && segments.length >= threads;
     const queryChunks = byLeaf ? [indices] : chunk(indices, threads);
     // Splitting one query's segments across workers pays only for long scans: graph searches are short, and
     // every extra task adds a worker wake-up to the query's latency.

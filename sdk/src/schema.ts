@@ -1489,7 +1489,7 @@ export interface paths {
                         } | null;
                         /** @description Leaves with fewer points get no HNSW graph (default 2,000) */
                         flat_leaf_points?: number;
-                        /** @description Most leaves (default 64) */
+                        /** @description Most leaves (default 8) */
                         max_leaves?: number;
                         /** @description Smallest leaf (default max(1,000, points / 256)) */
                         min_leaf_points?: number;

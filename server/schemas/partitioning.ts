@@ -110,7 +110,7 @@ export const RepartitionRequestSchema = Type.Object(
     min_leaf_points: Type.Optional(
       Type.Integer({ minimum: 1, description: 'Smallest leaf (default max(1,000, points / 256))' }),
     ),
-    max_leaves: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'Most leaves (default 64)' })),
+    max_leaves: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'Most leaves (default 8)' })),
     flat_leaf_points: Type.Optional(
       Type.Integer({ minimum: 0, description: 'Leaves with fewer points get no HNSW graph (default 2,000)' }),
     ),
