@@ -155,7 +155,8 @@ describe.skipIf(!hasChromium)('the console in headless Chromium', () => {
     const banks = await page.locator('#banks tr').allInnerTexts();
     expect(banks[1]).toMatch(/^query\t60\t1\tvectors\t[^\t]+\tin use: v1, β 20$/);
     expect(banks[2]).toMatch(/^gallery\t50\t1\tsample, requested 50, points 300\t[^\t]+\tin use: v1, β 5$/);
-    expect(await page.textContent('#snapshots')).toContain('no snapshots yet');
+    // the snapshot list is fetched apart from the banks: poll until it has arrived (it lagged under load in CI)
+    await expect.poll(() => page.textContent('#snapshots')).toContain('no snapshots yet');
 
     // a snapshot made from the console appears in the list the API gives
     await page.click('#create-snapshot');
