@@ -43,6 +43,11 @@ export class SegmentCache<T> {
   get(uid: number, make: () => T): T {
     const now = Date.now();
     this.sweep(now);
+    if (retired.has(uid)) {
+      // a task dispatched before the retirement and run after it: served, never cached again (see `retired`)
+      collectSoon();
+      return make();
+    }
     const last = this.last;
     if (last !== null && last.uid === uid) {
       last.entry.usedAt = now;
@@ -67,6 +72,7 @@ export class SegmentCache<T> {
 
   /** The entry for `uid` (marked used), or undefined: nothing is made. */
   peek(uid: number): T | undefined {
+    if (retired.has(uid)) return undefined;
     const now = Date.now();
     this.sweep(now);
     const entry = this.last?.uid === uid ? this.last.entry : this.entries.get(uid);
@@ -76,6 +82,10 @@ export class SegmentCache<T> {
 
   /** Stores `value` for `uid`, replacing what was there. */
   set(uid: number, value: T): void {
+    if (retired.has(uid)) {
+      collectSoon();
+      return;
+    }
     this.get(uid, () => value);
     const entry = this.entries.get(uid)!;
     entry.value = value;
@@ -111,10 +121,35 @@ export class SegmentCache<T> {
   }
 }
 
-/** Drops the segments from every cache of this thread. */
+/**
+ * Uids this thread knows to be retired, newest last (at most RETIRED_KEPT): caches never store them again. A task
+ * dispatched before a retirement can run after the worker has read it (tasks wait in the pool's queue, and every
+ * search started before a merge's commit holds the old segment list): it used to put the retired segment back into
+ * every cache it went through, where only the idle sweep let go of it, 10 s later for views, graphs and payloads
+ * and 60 s later for a worker's wire handles (segment-wire.ts). Measured with worker heap snapshots during the
+ * soak benchmark: segments retired 14 s earlier still held by a worker's caches, 10-25 MiB of segment memory
+ * resident beyond the live segments. Uids are never reused, so a retired uid is never wanted again; the bound only
+ * caps this set (a task older than RETIRED_KEPT retirements does not exist in practice, and would only wait for
+ * the idle sweep).
+ * (A WeakRef would not do instead: piscina's workers run task after task inside one job, blocked in Atomics.wait
+ * between them, so a worker never clears the targets V8 keeps alive for the current job: with WeakRefs over the
+ * segment memories, every memory a worker was ever sent stayed resident.)
+ */
+const RETIRED_KEPT = 2 * RETIRE_LOG_SIZE;
+const retired = new Set<number>();
+
+function markRetired(uid: number): void {
+  if (retired.has(uid)) return;
+  retired.add(uid);
+  if (retired.size > RETIRED_KEPT) retired.delete(retired.values().next().value as number);
+}
+
+/** Drops the segments from every cache of this thread, and keeps them out (see `retired`). */
 export function forgetSegments(uids: Iterable<number>): void {
+  const list = [...uids];
+  for (const uid of list) markRetired(uid);
   let held = false;
-  for (const cache of caches) held = cache.forget(uids) || held;
+  for (const cache of caches) held = cache.forget(list) || held;
   if (held) collectSoon();
 }
 

@@ -59,4 +59,18 @@ describe('SegmentCache', () => {
     // word 0 counts the uids written, then the ring
     expect(Array.from(new Int32Array(log, 0, 3))).toEqual([2, 1, 3]);
   });
+
+  it('never caches a retired segment again (a task dispatched before the retirement may run after it)', () => {
+    const cache = new SegmentCache(60_000, 256);
+    cache.get(101, () => 'live');
+    cache.get(102, () => 'old');
+    announceRetired(createRetireLog(), [102]);
+    expect(cache.size).toBe(1);
+    // served to the late task, but not kept: nothing holds the retired segment's memory after that task
+    expect(cache.get(102, () => 'late')).toBe('late');
+    cache.set(102, 'late');
+    expect(cache.peek(102)).toBeUndefined();
+    expect(cache.size).toBe(1);
+    expect(cache.get(101, () => 'again')).toBe('live');
+  });
 });
