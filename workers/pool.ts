@@ -110,7 +110,7 @@ export class SearchPool {
       busy: Math.max(0, threads - this.piscina.idleThreads),
       queued: this.piscina.queueSize,
       completed: this.piscina.completed,
-      workerHeap: this.heaps.total(this.piscina.threads.map((t) => t.threadId)),
+      workerHeap: this.heaps.total(this.liveThreadIds()),
     };
   }
 

@@ -307,13 +307,18 @@ export default function runTask(task: Task): Envelope<unknown> {
   return { ...outcomeOf(task), thread: threadId };
 }
 
+/** The task with the segments it was sent as references resolved to this thread's handles. */
+function withSegments<T extends SearchTask | ScanTask>(task: T): T {
+  return task.wire ? { ...task, segments: resolveWire(task.wire) } : task;
+}
+
 function outcomeOf(task: Task): Envelope<unknown> {
   try {
     switch (task.kind) {
       case 'search':
-        return { ok: true, value: search(task.wire ? { ...task, segments: resolveWire(task.wire) } : task) };
+        return { ok: true, value: search(withSegments(task)) };
       case 'scan':
-        return { ok: true, value: scan(task.wire ? { ...task, segments: resolveWire(task.wire) } : task) };
+        return { ok: true, value: scan(withSegments(task)) };
       case 'build_graph':
         return { ok: true, value: buildGraph(task) };
       case 'dbnorm_normalizers':

@@ -28,7 +28,12 @@ const ORDER_SHARE = 1 / 4;
  * `match`/`range` it holds has a column that answers it, and it uses no other payload condition. Filters that are
  * not are better tested row by row where the search needs them (payloads decoded lazily).
  */
-export function isColumnFilter(condition: Condition, columns: readonly ColumnHandle[] | undefined): boolean {
+export function isColumnFilter(
+  condition: Condition,
+  columns: readonly ColumnHandle[] | undefined,
+  /** A further demand on each column a `match`/`range` reads (the row predicate asks that it be mostly typed). */
+  columnOk: (column: ColumnHandle) => boolean = () => true,
+): boolean {
   const byPath = columnsByPath(columns);
   const check = (c: Condition): boolean => {
     switch (c.kind) {
@@ -41,7 +46,7 @@ export function isColumnFilter(condition: Condition, columns: readonly ColumnHan
       case 'match':
       case 'range': {
         const column = byPath.get(c.path.join('.'));
-        return column !== undefined && cellTestOf(c, column) !== undefined;
+        return column !== undefined && cellTestOf(c, column) !== undefined && columnOk(column);
       }
       case 'has_id':
       case 'const':

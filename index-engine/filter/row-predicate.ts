@@ -3,6 +3,7 @@ import type { SegmentView } from '../segment-layout.js';
 import { cellPredicate, cellTestOf, withListedRows } from './cell-test.js';
 import { compilePayloadPredicate } from './compile.js';
 import type { Condition } from './condition.js';
+import { isColumnFilter } from './match-rows.js';
 
 /** A filter bound to one segment: does row `offset` pass? */
 export type RowPredicate = (offset: number) => boolean;
@@ -31,26 +32,9 @@ export function compileRowPredicate(condition: Condition, segment: SegmentView):
       .map((item) => ({ test: compile(item), cheap: readsNoPayload(item) }))
       .sort((a, b) => Number(b.cheap) - Number(a.cheap))
       .map((p) => p.test);
-  const readsNoPayload = (c: Condition): boolean => {
-    switch (c.kind) {
-      case 'and':
-      case 'or':
-      case 'min_should':
-        return c.items.every(readsNoPayload);
-      case 'not':
-        return readsNoPayload(c.item);
-      case 'match':
-      case 'range': {
-        const column = columns.get(c.path.join('.'));
-        return column !== undefined && cellTestOf(c, column) !== undefined && mostlyTyped(column, segment.count);
-      }
-      case 'has_id':
-      case 'const':
-        return true;
-      default:
-        return false;
-    }
-  };
+  // a column filter over mostly typed columns (a column of mostly absent cells sends most rows to the payload)
+  const readsNoPayload = (c: Condition): boolean =>
+    isColumnFilter(c, segment.columns, (column) => mostlyTyped(column, segment.count));
   const compile = (c: Condition): RowPredicate => {
     switch (c.kind) {
       case 'and':
